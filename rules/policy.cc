@@ -1,0 +1,101 @@
+#include "rules/policy.h"
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+
+namespace sgate::rules {
+
+absl::string_view DirectionName(Direction direction) {
+  return direction == Direction::kIngress ? "ingress" : "egress";
+}
+
+std::string ProtocolName(int protocol) {
+  switch (protocol) {
+    case kProtocolAll:
+      return "all";
+    case kProtocolTcp:
+      return "tcp";
+    case kProtocolUdp:
+      return "udp";
+    case kProtocolIcmp:
+      return "icmp";
+    case kProtocolIcmpv6:
+      return "icmpv6";
+    default:
+      return absl::StrCat(protocol);
+  }
+}
+
+namespace {
+
+std::string AnyOr(int value) {
+  return value == kIcmpAny ? "any" : absl::StrCat(value);
+}
+
+}  // namespace
+
+std::string Rule::Describe(Direction direction) const {
+  std::string out = ProtocolName(protocol);
+  if (HasPorts(protocol)) {
+    if (port_low == 0 && port_high == 65535) {
+      absl::StrAppend(&out, " all ports");
+    } else if (port_low == port_high) {
+      absl::StrAppend(&out, " port ", port_low);
+    } else {
+      absl::StrAppend(&out, " ports ", port_low, "-", port_high);
+    }
+  }
+  if (HasIcmpFields(protocol)) {
+    absl::StrAppend(&out, " type ", AnyOr(icmp_type), " code ",
+                    AnyOr(icmp_code));
+  }
+  absl::StrAppend(&out, direction == Direction::kIngress ? " from " : " to ");
+  switch (remote_kind) {
+    case RemoteKind::kCidr:
+      absl::StrAppend(&out, absl::StrJoin(cidrs, ",",
+                                          [](std::string* s, const Cidr& c) {
+                                            s->append(c.ToString());
+                                          }));
+      break;
+    case RemoteKind::kPrefixList:
+      absl::StrAppend(&out, "prefix list ", remote_name);
+      break;
+    case RemoteKind::kSecurityGroup:
+      absl::StrAppend(&out, "group ", remote_name);
+      break;
+  }
+  return out;
+}
+
+const Rule& Policy::rule(uint32_t id) const {
+  const RuleRef& ref = rules_.at(id);
+  return security_groups.at(ref.group).rules(ref.direction).at(ref.index);
+}
+
+std::vector<const Interface*> Policy::Members(absl::string_view group) const {
+  std::vector<const Interface*> members;
+  for (const auto& [name, interface] : interfaces) {
+    for (const std::string& g : interface.security_groups) {
+      if (g == group) {
+        members.push_back(&interface);
+        break;
+      }
+    }
+  }
+  return members;
+}
+
+void AssignRuleIds(Policy& policy) {
+  policy.rules_.clear();
+  for (auto& [name, group] : policy.security_groups) {
+    for (Direction d : {Direction::kIngress, Direction::kEgress}) {
+      std::vector<Rule>& rules = group.rules(d);
+      for (uint32_t i = 0; i < rules.size(); ++i) {
+        rules[i].id = policy.rules_.size();
+        policy.rules_.push_back({name, d, i});
+      }
+    }
+  }
+}
+
+}  // namespace sgate::rules

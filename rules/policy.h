@@ -1,0 +1,164 @@
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include "absl/strings/string_view.h"
+#include <vector>
+
+#include "rules/diagnostics.h"
+#include "rules/ip_address.h"
+
+namespace sgate::rules {
+
+// The policy model of DESIGN.md §4, as loaded and validated. A Policy that
+// came out of LoadPolicy/FinalizePolicy is complete: implicit groups and
+// default egress rules are materialised and every rule has an id, so later
+// stages (reference evaluator, compiler) never re-derive AWS defaults.
+
+enum class Direction : uint8_t { kIngress, kEgress };
+absl::string_view DirectionName(Direction direction);  // "ingress"/"egress"
+
+// IANA protocol numbers the semantics single out.
+inline constexpr int kProtocolIcmp = 1;
+inline constexpr int kProtocolTcp = 6;
+inline constexpr int kProtocolUdp = 17;
+inline constexpr int kProtocolIcmpv6 = 58;
+// `protocol: all` / `-1`: every protocol, no ports, no ICMP fields.
+inline constexpr int kProtocolAll = -1;
+
+inline bool HasPorts(int protocol) {
+  return protocol == kProtocolTcp || protocol == kProtocolUdp;
+}
+inline bool HasIcmpFields(int protocol) {
+  return protocol == kProtocolIcmp || protocol == kProtocolIcmpv6;
+}
+// "tcp", "udp", "icmp", "icmpv6", "all", or the number.
+std::string ProtocolName(int protocol);
+
+// An ICMP type or code in a rule: -1 matches any value.
+inline constexpr int kIcmpAny = -1;
+
+enum class RemoteKind : uint8_t { kCidr, kPrefixList, kSecurityGroup };
+
+struct Rule {
+  int protocol = kProtocolAll;  // kProtocolAll or 0..255
+  // Destination port range, inclusive; meaningful only if HasPorts(protocol).
+  // Omitted or "all" is 0-65535.
+  uint16_t port_low = 0;
+  uint16_t port_high = 65535;
+  // Meaningful only if HasIcmpFields(protocol); kIcmpAny or 0..255.
+  int icmp_type = kIcmpAny;
+  int icmp_code = kIcmpAny;
+
+  RemoteKind remote_kind = RemoteKind::kCidr;
+  std::vector<Cidr> cidrs;  // kCidr: one or more prefixes, any family mix
+  std::string remote_name;  // kPrefixList / kSecurityGroup: the name
+
+  std::string description;
+  SourceLocation location;
+
+  // Filled by FinalizePolicy: the rule's index in Policy::rules().
+  uint32_t id = 0;
+
+  // "tcp 443 from 0.0.0.0/0", "icmp type 8 code any from pl-corp", ...
+  std::string Describe(Direction direction) const;
+};
+
+struct SecurityGroup {
+  std::string name;
+  std::string description;
+  std::vector<Rule> ingress;
+  std::vector<Rule> egress;
+  // True when `egress` was omitted: FinalizePolicy then adds the AWS default
+  // allow-all egress rule (egress: [] means no egress rule at all).
+  bool egress_omitted = true;
+  // True for the `default` group sgate defines when the file does not.
+  bool implicit = false;
+  SourceLocation location;
+
+  const std::vector<Rule>& rules(Direction d) const {
+    return d == Direction::kIngress ? ingress : egress;
+  }
+  std::vector<Rule>& rules(Direction d) {
+    return d == Direction::kIngress ? ingress : egress;
+  }
+};
+
+struct Interface {
+  std::string name;
+  std::vector<IpAddress> addresses;
+  // Omitted in the file = {"default"} (materialised by FinalizePolicy).
+  std::vector<std::string> security_groups;
+  std::optional<std::string> node;  // none: enforced on every node
+  std::optional<uint16_t> vlan;     // none: the untagged address space
+  SourceLocation location;
+
+  // Enforced by an sgate started with `--node node_name` (or without
+  // --node when node_name is empty): interfaces of that node and those with
+  // no node key.
+  bool EnforcedOn(absl::string_view node_name) const {
+    return !node.has_value() || *node == node_name;
+  }
+};
+
+enum class UnknownInterfaceAction : uint8_t { kDrop, kPass };
+
+// Idle timeouts in seconds (AWS defaults).
+struct Timeouts {
+  uint32_t tcp_established = 432000;
+  uint32_t tcp_transitory = 60;
+  uint32_t udp = 30;
+  uint32_t udp_stream = 180;
+  uint32_t icmp = 60;
+  uint32_t other = 600;
+};
+
+struct Settings {
+  uint32_t max_flows = 1048576;
+  UnknownInterfaceAction unknown_interface = UnknownInterfaceAction::kDrop;
+  bool revalidate_on_change = false;
+  uint32_t max_groups_per_interface = 5;  // AWS default; at most 16
+  uint32_t max_rules_per_group = 60;      // per direction and family
+  Timeouts timeouts;
+};
+
+// Identifies a rule by position, for diagnostics and `trace`.
+struct RuleRef {
+  std::string group;
+  Direction direction = Direction::kIngress;
+  uint32_t index = 0;  // position within the group's direction list
+};
+
+struct PrefixList {
+  std::string name;
+  std::vector<Cidr> cidrs;
+  SourceLocation location;
+};
+
+class Policy {
+ public:
+  int version = 1;
+  Settings settings;
+  // Ordered maps: iteration order (and so rule ids) is deterministic.
+  std::map<std::string, PrefixList> prefix_lists;
+  std::map<std::string, SecurityGroup> security_groups;
+  std::map<std::string, Interface> interfaces;
+
+  // Every rule, indexed by Rule::id. Built by FinalizePolicy.
+  const std::vector<RuleRef>& rules() const { return rules_; }
+  const Rule& rule(uint32_t id) const;
+
+  // The interfaces (any node) that are members of `group`.
+  std::vector<const Interface*> Members(absl::string_view group) const;
+
+ private:
+  friend void AssignRuleIds(Policy& policy);
+  std::vector<RuleRef> rules_;
+};
+
+// Numbers every rule in (group name, ingress then egress, index) order.
+void AssignRuleIds(Policy& policy);
+
+}  // namespace sgate::rules
