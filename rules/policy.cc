@@ -1,5 +1,7 @@
 #include "rules/policy.h"
 
+#include "absl/strings/ascii.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 
@@ -24,6 +26,20 @@ std::string ProtocolName(int protocol) {
     default:
       return absl::StrCat(protocol);
   }
+}
+
+std::optional<int> ParseProtocol(absl::string_view text) {
+  std::string name = absl::AsciiStrToLower(text);
+  for (int p : {kProtocolAll, kProtocolTcp, kProtocolUdp, kProtocolIcmp,
+                kProtocolIcmpv6}) {
+    if (name == ProtocolName(p)) return p;
+  }
+  int number = 0;
+  if (absl::SimpleAtoi(name, &number) && number >= -1 && number <= 255 &&
+      name.find_first_not_of("-0123456789") == std::string::npos) {
+    return number;
+  }
+  return std::nullopt;
 }
 
 namespace {

@@ -36,6 +36,8 @@ inline bool HasIcmpFields(int protocol) {
 }
 // "tcp", "udp", "icmp", "icmpv6", "all", or the number.
 std::string ProtocolName(int protocol);
+// The inverse, case-insensitive: a name above, "-1" (all) or "0".."255".
+std::optional<int> ParseProtocol(absl::string_view text);
 
 // An ICMP type or code in a rule: -1 matches any value.
 inline constexpr int kIcmpAny = -1;
