@@ -1,0 +1,409 @@
+#include "control/offline_commands.h"
+
+#include <algorithm>
+#include <cstdint>
+#include <optional>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
+#include "control/json_writer.h"
+#include "rules/policy_loader.h"
+#include "rules/reference.h"
+
+namespace sgate::control {
+namespace {
+
+using rules::Direction;
+using rules::Family;
+using rules::Policy;
+
+// Options shared by the offline commands. Words that do not start with "--"
+// are positional.
+struct Options {
+  std::vector<std::string> positional;
+  rules::LoadOptions load;
+  std::string node;
+  std::optional<uint16_t> vlan;
+  std::optional<Direction> direction;
+  bool json = false;
+};
+
+bool ParseOptions(const std::vector<std::string>& args, Options& options,
+                  std::ostream& err) {
+  for (size_t i = 0; i < args.size(); ++i) {
+    const std::string& arg = args[i];
+    if (arg.rfind("--", 0) != 0) {
+      options.positional.push_back(arg);
+      continue;
+    }
+    if (arg == "--json") {
+      options.json = true;
+      continue;
+    }
+    if (arg == "--in" || arg == "--out") {
+      options.direction =
+          arg == "--in" ? Direction::kIngress : Direction::kEgress;
+      continue;
+    }
+    if (arg != "--aws-json" && arg != "--node" && arg != "--vlan") {
+      err << "sgatectl: unknown option " << arg << "\n";
+      return false;
+    }
+    if (i + 1 == args.size()) {
+      err << "sgatectl: " << arg << " needs a value\n";
+      return false;
+    }
+    const std::string& value = args[++i];
+    if (arg == "--aws-json") {
+      options.load.aws_json_path = value;
+    } else if (arg == "--node") {
+      options.node = value;
+    } else {
+      uint32_t vlan = 0;
+      if (!absl::SimpleAtoi(value, &vlan) || vlan > 4095) {
+        err << "sgatectl: --vlan expects a VLAN id from 0 to 4095, got '"
+            << value << "'\n";
+        return false;
+      }
+      options.vlan = vlan;
+    }
+  }
+  return true;
+}
+
+std::optional<Policy> Load(const std::string& path,
+                           const rules::LoadOptions& load, std::ostream& err) {
+  absl::StatusOr<Policy> policy = rules::LoadPolicyFile(path, load);
+  if (!policy.ok()) {
+    absl::string_view errors = policy.status().message();
+    size_t count = 1 + std::count(errors.begin(), errors.end(), '\n');
+    err << errors << "\n"
+        << path << ": rejected, " << count
+        << (count == 1 ? " error" : " errors") << "\n";
+    return std::nullopt;
+  }
+  return *std::move(policy);
+}
+
+// The number of (rule, remote prefix or member address) pairs per family and
+// direction: the size the classifier has to represent once group references
+// and prefix lists are expanded.
+struct ExpandedCounts {
+  size_t count[2][2] = {};  // [direction][family]
+
+  void Add(const Policy& policy, Direction direction, const rules::Rule& rule) {
+    auto add = [&](Family family) {
+      ++count[static_cast<int>(direction)][static_cast<int>(family)];
+    };
+    switch (rule.remote_kind) {
+      case rules::RemoteKind::kCidr:
+        for (const rules::Cidr& c : rule.cidrs) add(c.address.family);
+        break;
+      case rules::RemoteKind::kPrefixList:
+        for (const rules::Cidr& c :
+             policy.prefix_lists.at(rule.remote_name).cidrs) {
+          add(c.address.family);
+        }
+        break;
+      case rules::RemoteKind::kSecurityGroup:
+        for (const rules::Interface* member :
+             policy.Members(rule.remote_name)) {
+          for (const rules::IpAddress& a : member->addresses) add(a.family);
+        }
+        break;
+    }
+  }
+  size_t Get(Direction d, Family f) const {
+    return count[static_cast<int>(d)][static_cast<int>(f)];
+  }
+};
+
+struct PolicySummary {
+  size_t groups = 0;
+  size_t implicit_groups = 0;
+  size_t rules[2] = {};  // per direction
+  size_t interfaces = 0;
+  size_t enforced_interfaces = 0;
+  size_t prefix_lists = 0;
+  ExpandedCounts expanded;
+};
+
+PolicySummary Summarise(const Policy& policy, const std::string& node) {
+  PolicySummary s;
+  s.groups = policy.security_groups.size();
+  for (const auto& [name, group] : policy.security_groups) {
+    s.implicit_groups += group.implicit;
+    for (Direction d : {Direction::kIngress, Direction::kEgress}) {
+      s.rules[static_cast<int>(d)] += group.rules(d).size();
+      for (const rules::Rule& rule : group.rules(d)) {
+        s.expanded.Add(policy, d, rule);
+      }
+    }
+  }
+  s.interfaces = policy.interfaces.size();
+  for (const auto& [name, interface] : policy.interfaces) {
+    s.enforced_interfaces += interface.EnforcedOn(node);
+  }
+  s.prefix_lists = policy.prefix_lists.size();
+  return s;
+}
+
+void PrintSummaryJson(const std::string& path, const PolicySummary& s,
+                      std::ostream& out) {
+  JsonWriter j;
+  j.BeginObject();
+  j.Key("file");
+  j.String(path);
+  j.Key("valid");
+  j.Bool(true);
+  j.Key("security_groups");
+  j.Number(s.groups);
+  j.Key("implicit_groups");
+  j.Number(s.implicit_groups);
+  j.Key("interfaces");
+  j.Number(s.interfaces);
+  j.Key("enforced_interfaces");
+  j.Number(s.enforced_interfaces);
+  j.Key("prefix_lists");
+  j.Number(s.prefix_lists);
+  for (Direction d : {Direction::kIngress, Direction::kEgress}) {
+    j.Key(rules::DirectionName(d));
+    j.BeginObject();
+    j.Key("rules");
+    j.Number(s.rules[static_cast<int>(d)]);
+    j.Key("expanded_ipv4");
+    j.Number(s.expanded.Get(d, Family::kIPv4));
+    j.Key("expanded_ipv6");
+    j.Number(s.expanded.Get(d, Family::kIPv6));
+    j.EndObject();
+  }
+  j.EndObject();
+  out << j.str() << "\n";
+}
+
+void PrintSummary(const std::string& path, const std::string& node,
+                  const PolicySummary& s, std::ostream& out) {
+  out << path << ": OK\n"
+      << "  security groups: " << s.groups;
+  if (s.implicit_groups) out << " (" << s.implicit_groups << " implicit)";
+  out << "\n  interfaces:      " << s.interfaces << " ("
+      << s.enforced_interfaces << " enforced on "
+      << (node.empty() ? "a node without --node" : "node " + node) << ")\n"
+      << "  prefix lists:    " << s.prefix_lists << "\n";
+  for (Direction d : {Direction::kIngress, Direction::kEgress}) {
+    out << "  " << rules::DirectionName(d)
+        << (d == Direction::kIngress ? " rules:   " : " rules:    ")
+        << s.rules[static_cast<int>(d)] << ", expanded to "
+        << s.expanded.Get(d, Family::kIPv4) << " IPv4 + "
+        << s.expanded.Get(d, Family::kIPv6) << " IPv6 remote entries\n";
+  }
+}
+
+// The packet of a trace command: LOCAL REMOTE PROTO [PORT|TYPE[/CODE]].
+std::optional<rules::PacketKey> ParsePacket(const Options& options,
+                                            std::ostream& err) {
+  const std::vector<std::string>& words = options.positional;
+  if (!options.direction || words.size() < 4 || words.size() > 5) {
+    err << "usage: sgatectl trace FILE (--in|--out) LOCAL REMOTE PROTO "
+           "[PORT|TYPE[/CODE]] [--vlan ID] [--node NAME] [--aws-json FILE] "
+           "[--json]\n";
+    return std::nullopt;
+  }
+  rules::PacketKey packet;
+  packet.direction = *options.direction;
+  packet.vlan = options.vlan;
+  absl::StatusOr<rules::IpAddress> local = rules::ParseIpAddress(words[1]);
+  absl::StatusOr<rules::IpAddress> remote = rules::ParseIpAddress(words[2]);
+  if (!local.ok() || !remote.ok()) {
+    err << "sgatectl: "
+        << (local.ok() ? remote.status() : local.status()).message() << "\n";
+    return std::nullopt;
+  }
+  if (local->family != remote->family) {
+    err << "sgatectl: LOCAL and REMOTE must be of the same address family\n";
+    return std::nullopt;
+  }
+  packet.local = *local;
+  packet.remote = *remote;
+  std::optional<int> protocol = rules::ParseProtocol(words[3]);
+  if (!protocol || *protocol == rules::kProtocolAll) {
+    err << "sgatectl: PROTO must be tcp, udp, icmp, icmpv6 or a number from 0 "
+           "to 255, got '"
+        << words[3] << "'\n";
+    return std::nullopt;
+  }
+  packet.protocol = *protocol;
+  std::string detail = words.size() == 5 ? words[4] : "";
+  if (rules::HasPorts(packet.protocol)) {
+    uint32_t port = 0;
+    if (!absl::SimpleAtoi(detail, &port) || port > 65535) {
+      err << "sgatectl: " << words[3]
+          << " needs a destination PORT from 0 to 65535\n";
+      return std::nullopt;
+    }
+    packet.dst_port = port;
+  } else if (rules::HasIcmpFields(packet.protocol)) {
+    std::vector<std::string> parts = absl::StrSplit(detail, '/');
+    uint32_t type = 0, code = 0;
+    if (parts.size() > 2 || !absl::SimpleAtoi(parts[0], &type) || type > 255 ||
+        (parts.size() == 2 && (!absl::SimpleAtoi(parts[1], &code) ||
+                               code > 255))) {
+      err << "sgatectl: " << words[3]
+          << " needs TYPE or TYPE/CODE, each from 0 to 255\n";
+      return std::nullopt;
+    }
+    packet.icmp_type = type;
+    packet.icmp_code = code;
+  } else if (!detail.empty()) {
+    err << "sgatectl: protocol " << words[3] << " has no ports\n";
+    return std::nullopt;
+  }
+  return packet;
+}
+
+std::string DescribePacket(const rules::PacketKey& p) {
+  bool in = p.direction == Direction::kIngress;
+  std::string s = absl::StrCat(
+      rules::DirectionName(p.direction), " ", rules::ProtocolName(p.protocol),
+      " ", (in ? p.remote : p.local).ToString(), " -> ",
+      (in ? p.local : p.remote).ToString());
+  if (rules::HasPorts(p.protocol)) absl::StrAppend(&s, " port ", p.dst_port);
+  if (rules::HasIcmpFields(p.protocol)) {
+    absl::StrAppend(&s, " type ", p.icmp_type, " code ", p.icmp_code);
+  }
+  if (p.vlan) absl::StrAppend(&s, " vlan ", *p.vlan);
+  return s;
+}
+
+absl::string_view DecisionName(rules::Decision decision) {
+  switch (decision) {
+    case rules::Decision::kAllowedByRule:
+      return "allowed_by_rule";
+    case rules::Decision::kNoRuleMatched:
+      return "no_rule_matched";
+    case rules::Decision::kUnknownInterfaceDropped:
+      return "unknown_interface_dropped";
+    case rules::Decision::kUnknownInterfacePassed:
+      return "unknown_interface_passed";
+  }
+  return "?";
+}
+
+void PrintTraceJson(const Policy& policy, const rules::PacketKey& packet,
+                    const rules::Verdict& verdict, std::ostream& out) {
+  JsonWriter j;
+  j.BeginObject();
+  j.Key("packet");
+  j.String(DescribePacket(packet));
+  j.Key("verdict");
+  j.String(verdict.allowed ? "allow" : "deny");
+  j.Key("decision");
+  j.String(DecisionName(verdict.decision));
+  j.Key("interface");
+  if (verdict.interface) {
+    j.String(verdict.interface->name);
+  } else {
+    j.Null();
+  }
+  j.Key("rules");
+  j.BeginArray();
+  for (uint32_t id : verdict.matching_rules) {
+    const rules::RuleRef& ref = policy.rules()[id];
+    const rules::Rule& rule = policy.rule(id);
+    j.BeginObject();
+    j.Key("group");
+    j.String(ref.group);
+    j.Key("direction");
+    j.String(rules::DirectionName(ref.direction));
+    j.Key("index");
+    j.Number(ref.index);
+    j.Key("rule");
+    j.String(rule.Describe(ref.direction));
+    j.Key("description");
+    j.String(rule.description);
+    j.Key("location");
+    j.String(rule.location.ToString());
+    j.EndObject();
+  }
+  j.EndArray();
+  j.EndObject();
+  out << j.str() << "\n";
+}
+
+void PrintTrace(const Policy& policy, const rules::PacketKey& packet,
+                const rules::Verdict& verdict, std::ostream& out) {
+  out << DescribePacket(packet) << "\n";
+  if (verdict.interface == nullptr) {
+    out << "interface: none owns " << packet.local.ToString()
+        << (packet.vlan ? absl::StrCat(" in vlan ", *packet.vlan) : "")
+        << " on this node\n"
+        << "verdict:   " << (verdict.allowed ? "ALLOW" : "DENY")
+        << " (settings.unknown_interface: "
+        << (verdict.allowed ? "pass" : "drop") << ")\n";
+    return;
+  }
+  out << "interface: " << verdict.interface->name << " (groups "
+      << absl::StrJoin(verdict.interface->security_groups, ", ") << ")\n";
+  if (!verdict.allowed) {
+    out << "verdict:   DENY (no " << rules::DirectionName(packet.direction)
+        << " rule of these groups allows it)\n";
+    return;
+  }
+  out << "verdict:   ALLOW, by " << verdict.matching_rules.size()
+      << (verdict.matching_rules.size() == 1 ? " rule" : " rules") << "\n";
+  for (uint32_t id : verdict.matching_rules) {
+    const rules::RuleRef& ref = policy.rules()[id];
+    const rules::Rule& rule = policy.rule(id);
+    out << "  " << ref.group << " " << rules::DirectionName(ref.direction)
+        << "[" << ref.index << "]: " << rule.Describe(ref.direction);
+    if (!rule.description.empty()) out << " \"" << rule.description << "\"";
+    if (rule.location.line > 0) out << "  (" << rule.location.ToString() << ")";
+    out << "\n";
+  }
+}
+
+}  // namespace
+
+int RunCheck(const std::vector<std::string>& args, std::ostream& out,
+             std::ostream& err) {
+  Options options;
+  if (!ParseOptions(args, options, err)) return 1;
+  if (options.positional.size() != 1) {
+    err << "usage: sgatectl check FILE [--aws-json FILE] [--node NAME] "
+           "[--json]\n";
+    return 1;
+  }
+  const std::string& path = options.positional[0];
+  std::optional<Policy> policy = Load(path, options.load, err);
+  if (!policy) return 1;
+  PolicySummary summary = Summarise(*policy, options.node);
+  if (options.json) {
+    PrintSummaryJson(path, summary, out);
+  } else {
+    PrintSummary(path, options.node, summary, out);
+  }
+  return 0;
+}
+
+int RunTrace(const std::vector<std::string>& args, std::ostream& out,
+             std::ostream& err) {
+  Options options;
+  if (!ParseOptions(args, options, err)) return 1;
+  std::optional<rules::PacketKey> packet = ParsePacket(options, err);
+  if (!packet) return 1;
+  std::optional<Policy> policy =
+      Load(options.positional[0], options.load, err);
+  if (!policy) return 1;
+  rules::Reference reference(*policy, options.node);
+  rules::Verdict verdict = reference.Evaluate(*packet);
+  if (options.json) {
+    PrintTraceJson(*policy, *packet, verdict, out);
+  } else {
+    PrintTrace(*policy, *packet, verdict, out);
+  }
+  return verdict.allowed ? 0 : kExitDenied;
+}
+
+}  // namespace sgate::control

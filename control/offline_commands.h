@@ -1,0 +1,26 @@
+#pragma once
+
+#include <ostream>
+#include <string>
+#include <vector>
+
+namespace sgate::control {
+
+// The sgatectl commands that need no running dataplane: they load the
+// policy themselves. Each takes the words after the command name and returns
+// the process exit status; normal output goes to `out`, errors to `err`.
+
+// sgatectl check FILE [--aws-json FILE] [--node NAME] [--json]
+// Exit 0 if the policy loads, 1 with every error otherwise.
+int RunCheck(const std::vector<std::string>& args, std::ostream& out,
+             std::ostream& err);
+
+// sgatectl trace FILE (--in|--out) LOCAL REMOTE PROTO [PORT|TYPE[/CODE]]
+//                [--vlan ID] [--node NAME] [--aws-json FILE] [--json]
+// The reference verdict for one packet. Exit 0 allow, 3 deny, 1 error.
+int RunTrace(const std::vector<std::string>& args, std::ostream& out,
+             std::ostream& err);
+
+inline constexpr int kExitDenied = 3;
+
+}  // namespace sgate::control
