@@ -1,0 +1,310 @@
+#include "dataplane/packet_parser.h"
+
+#include <cstring>
+
+namespace sgate::dataplane {
+namespace {
+
+constexpr uint16_t kEtherTypeIpv4 = 0x0800;
+constexpr uint16_t kEtherTypeIpv6 = 0x86DD;
+constexpr uint16_t kEtherTypeArp = 0x0806;
+constexpr uint16_t kEtherTypeVlan = 0x8100;  // 802.1Q
+constexpr uint16_t kEtherTypeQinq = 0x88A8;  // 802.1ad outer tag
+
+constexpr uint32_t kEthernetHeaderLength = 14;
+constexpr uint32_t kVlanTagLength = 4;
+// 802.1ad allows an outer and an inner tag; a third is not a deployment we
+// support and is a known filter-evasion trick, so it is dropped.
+constexpr int kMaxVlanTags = 2;
+
+constexpr uint32_t kIpv4MinHeaderLength = 20;
+constexpr uint32_t kIpv6HeaderLength = 40;
+// RFC 8200 §4.1 recommends each extension header at most once (destination
+// options twice): seven fit any legitimate chain. Longer chains exist only
+// to exhaust parsers, so we stop there.
+constexpr int kMaxIpv6Extensions = 7;
+
+constexpr uint8_t kProtoHopByHop = 0;
+constexpr uint8_t kProtoIcmp = 1;
+constexpr uint8_t kProtoTcp = 6;
+constexpr uint8_t kProtoUdp = 17;
+constexpr uint8_t kProtoRouting = 43;
+constexpr uint8_t kProtoFragment = 44;
+constexpr uint8_t kProtoAuthentication = 51;
+constexpr uint8_t kProtoIcmpv6 = 58;
+constexpr uint8_t kProtoDestinationOptions = 60;
+
+constexpr uint32_t kTcpMinHeaderLength = 20;
+constexpr uint32_t kUdpHeaderLength = 8;
+// Type, code, checksum and the 4-byte "rest of header" (echo id/sequence,
+// or the unused word before an error's quote).
+constexpr uint32_t kIcmpHeaderLength = 8;
+// An ICMP error quotes at least the IP header and 8 bytes of its payload
+// (RFC 792, RFC 4443): enough for the ports.
+constexpr uint32_t kQuotedL4Length = 8;
+
+inline uint16_t Load16(const uint8_t* p) {
+  return static_cast<uint16_t>(p[0] << 8 | p[1]);
+}
+inline uint32_t Load32(const uint8_t* p) {
+  return uint32_t{p[0]} << 24 | uint32_t{p[1]} << 16 | uint32_t{p[2]} << 8 |
+         p[3];
+}
+
+bool IsEcho(uint8_t family, uint8_t icmp_type) {
+  return family == 4 ? (icmp_type == 8 || icmp_type == 0)
+                     : (icmp_type == 128 || icmp_type == 129);
+}
+
+// The result of walking an IP header: where the upper layer starts.
+struct IpHeader {
+  uint8_t protocol = 0;
+  uint32_t l4_offset = 0;  // from the start of the IP header
+  uint32_t length = 0;     // the datagram, without link-layer padding
+  bool is_fragment = false;
+  bool is_later_fragment = false;
+  uint32_t fragment_id = 0;
+};
+
+// `available` bytes start at `ip`. For a quoted header, `quoted` relaxes the
+// length check: a quote is cut short by design.
+ParseError WalkIpv4(const uint8_t* ip, uint32_t available, bool quoted,
+                    IpHeader* h, std::array<uint8_t, 16>* src,
+                    std::array<uint8_t, 16>* dst) {
+  if (available < kIpv4MinHeaderLength) return ParseError::kTruncatedIp;
+  uint32_t header_length = (ip[0] & 0x0F) * 4u;
+  uint32_t total_length = Load16(ip + 2);
+  if ((ip[0] >> 4) != 4 || header_length < kIpv4MinHeaderLength ||
+      total_length < header_length) {
+    return ParseError::kBadIpHeader;
+  }
+  if (header_length > available) return ParseError::kTruncatedIp;
+  if (!quoted && total_length > available) return ParseError::kTruncatedIp;
+  h->length = quoted ? available : total_length;
+  h->protocol = ip[9];
+  h->l4_offset = header_length;
+  uint16_t fragment = Load16(ip + 6);
+  uint32_t offset = (fragment & 0x1FFF) * 8u;
+  bool more_fragments = fragment & 0x2000;
+  h->is_fragment = more_fragments || offset != 0;
+  h->is_later_fragment = offset != 0;
+  h->fragment_id = Load16(ip + 4);
+  src->fill(0);
+  dst->fill(0);
+  std::memcpy(src->data(), ip + 12, 4);
+  std::memcpy(dst->data(), ip + 16, 4);
+  return ParseError::kNone;
+}
+
+ParseError WalkIpv6(const uint8_t* ip, uint32_t available, bool quoted,
+                    IpHeader* h, std::array<uint8_t, 16>* src,
+                    std::array<uint8_t, 16>* dst) {
+  if (available < kIpv6HeaderLength) return ParseError::kTruncatedIp;
+  if ((ip[0] >> 4) != 6) return ParseError::kBadIpHeader;
+  uint32_t length = kIpv6HeaderLength + Load16(ip + 4);
+  if (!quoted && length > available) return ParseError::kTruncatedIp;
+  h->length = quoted ? available : length;
+  std::memcpy(src->data(), ip + 8, 16);
+  std::memcpy(dst->data(), ip + 24, 16);
+
+  uint8_t next = ip[6];
+  uint32_t offset = kIpv6HeaderLength;
+  for (int extensions = 0;; ++extensions) {
+    uint32_t header_length;
+    switch (next) {
+      case kProtoHopByHop:
+      case kProtoRouting:
+      case kProtoDestinationOptions:
+        if (offset + 2 > h->length) return ParseError::kBadIpv6Extension;
+        header_length = (ip[offset + 1] + 1u) * 8u;
+        break;
+      case kProtoAuthentication:
+        if (offset + 2 > h->length) return ParseError::kBadIpv6Extension;
+        header_length = (ip[offset + 1] + 2u) * 4u;
+        break;
+      case kProtoFragment: {
+        header_length = 8;
+        if (offset + header_length > h->length) {
+          return ParseError::kBadIpv6Extension;
+        }
+        uint16_t field = Load16(ip + offset + 2);
+        // An "atomic fragment" (offset 0, M clear) is a whole packet
+        // (RFC 6946).
+        h->is_fragment = (field & 0xFFF8) != 0 || (field & 1) != 0;
+        h->is_later_fragment = (field & 0xFFF8) != 0;
+        h->fragment_id = Load32(ip + offset + 4);
+        break;
+      }
+      default:  // an upper-layer protocol (or 59, no next header)
+        h->protocol = next;
+        h->l4_offset = offset;
+        return ParseError::kNone;
+    }
+    if (extensions == kMaxIpv6Extensions) return ParseError::kBadIpv6Extension;
+    if (offset + header_length > h->length) {
+      return ParseError::kBadIpv6Extension;
+    }
+    next = ip[offset];
+    offset += header_length;
+    if (h->is_later_fragment) {
+      // Past the fragment header of a later fragment comes payload, not
+      // headers: the upper-layer protocol is the one it names.
+      h->protocol = next;
+      h->l4_offset = offset;
+      return ParseError::kNone;
+    }
+  }
+}
+
+ParseError WalkIp(uint8_t family, const uint8_t* ip, uint32_t available,
+                  bool quoted, IpHeader* h, std::array<uint8_t, 16>* src,
+                  std::array<uint8_t, 16>* dst) {
+  return family == 4 ? WalkIpv4(ip, available, quoted, h, src, dst)
+                     : WalkIpv6(ip, available, quoted, h, src, dst);
+}
+
+// Reads the ports of the packet an ICMP error quotes. A quote we cannot read
+// leaves has_quote false: such an error matches no flow and is dropped by
+// the flow lookup, not here.
+void ParseQuote(uint8_t family, const uint8_t* quote, uint32_t available,
+                ParsedPacket* out) {
+  IpHeader inner;
+  QuotedPacket& q = out->quote;
+  if (WalkIp(family, quote, available, /*quoted=*/true, &inner, &q.src,
+             &q.dst) != ParseError::kNone ||
+      inner.is_later_fragment ||
+      inner.l4_offset + kQuotedL4Length > available) {
+    return;
+  }
+  const uint8_t* l4 = quote + inner.l4_offset;
+  q.protocol = inner.protocol;
+  if (q.protocol == kProtoTcp || q.protocol == kProtoUdp) {
+    q.src_port = Load16(l4);
+    q.dst_port = Load16(l4 + 2);
+  } else if (q.protocol == kProtoIcmp || q.protocol == kProtoIcmpv6) {
+    q.icmp_type = l4[0];
+    if (IsEcho(family, l4[0])) q.src_port = q.dst_port = Load16(l4 + 4);
+  }
+  out->has_quote = true;
+}
+
+ParseError ParseL4(const uint8_t* l4, uint32_t available, ParsedPacket* out) {
+  switch (out->protocol) {
+    case kProtoTcp: {
+      if (available < kTcpMinHeaderLength) return ParseError::kTruncatedL4;
+      uint32_t header_length = (l4[12] >> 4) * 4u;
+      if (header_length < kTcpMinHeaderLength || header_length > available) {
+        return ParseError::kBadTcpHeader;
+      }
+      out->src_port = Load16(l4);
+      out->dst_port = Load16(l4 + 2);
+      out->tcp_flags = l4[13];
+      return ParseError::kNone;
+    }
+    case kProtoUdp:
+      if (available < kUdpHeaderLength) return ParseError::kTruncatedL4;
+      out->src_port = Load16(l4);
+      out->dst_port = Load16(l4 + 2);
+      return ParseError::kNone;
+    case kProtoIcmp:
+    case kProtoIcmpv6: {
+      // ICMP in IPv6 (or ICMPv6 in IPv4) is just another protocol number.
+      uint8_t own = out->family == 4 ? kProtoIcmp : kProtoIcmpv6;
+      if (out->protocol != own) return ParseError::kNone;
+      if (available < kIcmpHeaderLength) return ParseError::kTruncatedL4;
+      out->icmp_type = l4[0];
+      out->icmp_code = l4[1];
+      if (IsEcho(out->family, out->icmp_type)) {
+        out->src_port = out->dst_port = Load16(l4 + 4);
+      } else if (IsIcmpError(out->family, out->icmp_type)) {
+        ParseQuote(out->family, l4 + kIcmpHeaderLength,
+                   available - kIcmpHeaderLength, out);
+      } else if (out->family == 6 && out->icmp_type >= 133 &&
+                 out->icmp_type <= 137) {
+        out->kind = FrameKind::kNeighborDiscovery;
+      }
+      return ParseError::kNone;
+    }
+    default:
+      return ParseError::kNone;  // no ports (DESIGN.md §5)
+  }
+}
+
+}  // namespace
+
+const char* ParseErrorName(ParseError error) {
+  switch (error) {
+    case ParseError::kNone:
+      return "none";
+    case ParseError::kTruncatedEthernet:
+      return "truncated_ethernet";
+    case ParseError::kTooManyVlanTags:
+      return "too_many_vlan_tags";
+    case ParseError::kNonIp:
+      return "non_ip";
+    case ParseError::kTruncatedIp:
+      return "truncated_ip";
+    case ParseError::kBadIpHeader:
+      return "bad_ip_header";
+    case ParseError::kBadIpv6Extension:
+      return "bad_ipv6_extension";
+    case ParseError::kTruncatedL4:
+      return "truncated_l4";
+    case ParseError::kBadTcpHeader:
+      return "bad_tcp_header";
+    case ParseError::kCount:
+      break;
+  }
+  return "unknown";
+}
+
+bool IsIcmpError(uint8_t family, uint8_t icmp_type) {
+  if (family == 4) {
+    // Destination unreachable, time exceeded, parameter problem.
+    return icmp_type == 3 || icmp_type == 11 || icmp_type == 12;
+  }
+  // Destination unreachable, packet too big, time exceeded, parameter
+  // problem.
+  return icmp_type >= 1 && icmp_type <= 4;
+}
+
+ParseError ParseFrame(const uint8_t* data, uint32_t length,
+                      ParsedPacket* out) {
+  *out = ParsedPacket{};
+  if (length < kEthernetHeaderLength) return ParseError::kTruncatedEthernet;
+  uint32_t offset = kEthernetHeaderLength;
+  uint16_t ether_type = Load16(data + 12);
+  while (ether_type == kEtherTypeVlan || ether_type == kEtherTypeQinq) {
+    if (out->vlan_tags == kMaxVlanTags) return ParseError::kTooManyVlanTags;
+    if (offset + kVlanTagLength > length) {
+      return ParseError::kTruncatedEthernet;
+    }
+    out->vlan = Load16(data + offset) & 0x0FFF;
+    ++out->vlan_tags;
+    ether_type = Load16(data + offset + 2);
+    offset += kVlanTagLength;
+  }
+  if (ether_type == kEtherTypeArp) {
+    out->kind = FrameKind::kArp;
+    return ParseError::kNone;
+  }
+  if (ether_type != kEtherTypeIpv4 && ether_type != kEtherTypeIpv6) {
+    return ParseError::kNonIp;
+  }
+  out->family = ether_type == kEtherTypeIpv4 ? 4 : 6;
+  out->l3_offset = offset;
+
+  IpHeader ip;
+  ParseError error = WalkIp(out->family, data + offset, length - offset,
+                            /*quoted=*/false, &ip, &out->src, &out->dst);
+  if (error != ParseError::kNone) return error;
+  out->protocol = ip.protocol;
+  out->l3_length = ip.length;
+  out->is_fragment = ip.is_fragment;
+  out->is_later_fragment = ip.is_later_fragment;
+  out->fragment_id = ip.fragment_id;
+  if (ip.is_later_fragment) return ParseError::kNone;
+  return ParseL4(data + offset + ip.l4_offset, ip.length - ip.l4_offset, out);
+}
+
+}  // namespace sgate::dataplane

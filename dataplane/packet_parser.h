@@ -1,0 +1,87 @@
+#pragma once
+
+#include <array>
+#include <cstdint>
+
+namespace sgate::dataplane {
+
+// Why the parser refused a frame. Each is a drop counter of its own, so an
+// operator can tell a misconfigured peer from an attack (DESIGN.md §6:
+// every drop is counted under exactly one reason).
+enum class ParseError : uint8_t {
+  kNone = 0,
+  kTruncatedEthernet,   // shorter than an Ethernet header (+ its VLAN tags)
+  kTooManyVlanTags,     // more than two 802.1Q/802.1ad tags
+  kNonIp,               // an EtherType that is neither IP nor ARP
+  kTruncatedIp,         // shorter than the IP header it announces
+  kBadIpHeader,         // wrong version, IHL < 5, total length < header
+  kBadIpv6Extension,    // extension chain truncated or longer than we walk
+  kTruncatedL4,         // first fragment / packet without a full L4 header
+  kBadTcpHeader,        // TCP data offset < 5 or past the packet
+  kCount,
+};
+const char* ParseErrorName(ParseError error);  // "truncated_ip", ...
+
+// What kind of frame passed parsing.
+enum class FrameKind : uint8_t {
+  kIp,                 // IPv4 or IPv6: classify and track
+  kArp,                // passes (DESIGN.md §3)
+  kNeighborDiscovery,  // ICMPv6 types 133-137: passes (DESIGN.md §3)
+};
+
+// ICMP messages that quote the packet that caused them; they follow the
+// verdict of the flow they quote (DESIGN.md §5 "stateful").
+bool IsIcmpError(uint8_t family, uint8_t icmp_type);
+
+// The addresses and ports of the packet an ICMP error quotes, as that
+// packet travelled (so its source is our side for an error we receive).
+struct QuotedPacket {
+  std::array<uint8_t, 16> src{};
+  std::array<uint8_t, 16> dst{};
+  uint16_t src_port = 0;  // tcp/udp ports, or for ICMP echo: id, 0
+  uint16_t dst_port = 0;
+  uint8_t protocol = 0;
+  uint8_t icmp_type = 0;  // when the quoted packet is itself ICMP
+};
+
+// Everything the flow table and the classifier need from a frame. Addresses
+// are in network byte order; IPv4 uses the first 4 bytes, the rest are zero
+// so that a key built from them compares as plain bytes.
+struct ParsedPacket {
+  FrameKind kind = FrameKind::kIp;
+  uint8_t family = 0;        // 4 or 6
+  uint8_t vlan_tags = 0;     // 0, 1 or 2
+  uint16_t vlan = 0;         // the innermost tag's VLAN id, if any
+  uint8_t protocol = 0;      // the upper-layer protocol after extensions
+
+  std::array<uint8_t, 16> src{};
+  std::array<uint8_t, 16> dst{};
+
+  // TCP/UDP: the ports. ICMP echo request/reply: src_port = dst_port = id,
+  // so both directions of a ping share a key. Other ICMP: 0.
+  uint16_t src_port = 0;
+  uint16_t dst_port = 0;
+  uint8_t tcp_flags = 0;     // FIN 0x01, SYN 0x02, RST 0x04, ACK 0x10
+  uint8_t icmp_type = 0;
+  uint8_t icmp_code = 0;
+
+  // Fragments. A later fragment (offset > 0) has no L4 header: its ports and
+  // ICMP fields are zero and it follows its first fragment's verdict.
+  bool is_fragment = false;
+  bool is_later_fragment = false;
+  uint32_t fragment_id = 0;  // IPv4: 16 bits; IPv6: 32 bits
+
+  // Set for ICMP errors whose quote held an IP header and 8 bytes of L4.
+  bool has_quote = false;
+  QuotedPacket quote;
+
+  uint16_t l3_offset = 0;    // from the start of the frame
+  uint32_t l3_length = 0;    // IP datagram length, without L2 padding
+};
+
+// Parses one frame of `length` bytes. Never reads outside [data, data +
+// length), never allocates, never throws: malformed input only yields an
+// error. Trailing bytes past the IP datagram (Ethernet padding) are ignored.
+ParseError ParseFrame(const uint8_t* data, uint32_t length, ParsedPacket* out);
+
+}  // namespace sgate::dataplane
