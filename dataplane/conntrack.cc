@@ -14,7 +14,11 @@ FlowState NextTcpState(FlowState state, TcpFinFlags& fins, uint8_t flags,
                        bool from_opener) {
   if (flags & kTcpRst) return FlowState::kTcpClosed;
   if (flags & kTcpFin) {
-    (from_opener ? fins.from_opener : fins.from_replier) = true;
+    if (from_opener) {
+      fins.from_opener = true;
+    } else {
+      fins.from_replier = true;
+    }
     return fins.from_opener && fins.from_replier ? FlowState::kTcpClosed
                                                  : FlowState::kTcpClosing;
   }

@@ -37,10 +37,10 @@ inline constexpr uint8_t kTcpRst = 0x04;
 inline constexpr uint8_t kTcpAck = 0x10;
 
 // TCP progress needs to know which FINs were seen; the rest of the state is
-// in FlowState. Two bits, so a flow entry stays small.
+// in FlowState. Two bits in one byte, so a flow entry stays small.
 struct TcpFinFlags {
-  bool from_opener = false;
-  bool from_replier = false;
+  bool from_opener : 1 = false;
+  bool from_replier : 1 = false;
 };
 
 // The state of a flow admitted by its first packet. Any TCP packet the rules

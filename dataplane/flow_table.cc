@@ -1,0 +1,163 @@
+#include "dataplane/flow_table.h"
+
+#include <bit>
+
+namespace sgate::dataplane {
+namespace {
+
+constexpr size_t kAlign = 64;
+
+size_t AlignUp(size_t n) { return (n + kAlign - 1) / kAlign * kAlign; }
+
+// 64-bit finaliser of MurmurHash3: fast, and every input bit reaches every
+// output bit, which both bucket choices and the signature rely on.
+inline uint64_t Mix(uint64_t h) {
+  h ^= h >> 33;
+  h *= 0xFF51AFD7ED558CCDull;
+  h ^= h >> 33;
+  h *= 0xC4CEB9FE1A85EC53ull;
+  h ^= h >> 33;
+  return h;
+}
+
+}  // namespace
+
+uint32_t FlowTable::BucketCount(uint32_t capacity) {
+  // Twice as many slots as entries, rounded up to a power of two so that a
+  // bucket is picked with a mask.
+  uint64_t slots = 2ull * capacity;
+  uint64_t buckets = (slots + kSlotsPerBucket - 1) / kSlotsPerBucket;
+  return static_cast<uint32_t>(std::bit_ceil(std::max<uint64_t>(buckets, 1)));
+}
+
+size_t FlowTable::MemoryFor(uint32_t capacity) {
+  return AlignUp(sizeof(FlowEntry) * capacity) +
+         AlignUp(sizeof(uint32_t) * capacity) +
+         sizeof(Bucket) * BucketCount(capacity);
+}
+
+FlowTable::FlowTable(void* memory, uint32_t capacity)
+    : capacity_(capacity),
+      free_count_(capacity),
+      bucket_mask_(BucketCount(capacity) - 1) {
+  auto* base = static_cast<uint8_t*>(memory);
+  entries_ = reinterpret_cast<FlowEntry*>(base);
+  base += AlignUp(sizeof(FlowEntry) * capacity);
+  free_stack_ = reinterpret_cast<uint32_t*>(base);
+  base += AlignUp(sizeof(uint32_t) * capacity);
+  buckets_ = reinterpret_cast<Bucket*>(base);
+  for (uint32_t i = 0; i < capacity; ++i) {
+    new (&entries_[i]) FlowEntry();
+    // Pop order hands out low indices first: a small table stays compact.
+    free_stack_[i] = capacity - 1 - i;
+  }
+  for (uint32_t b = 0; b <= bucket_mask_; ++b) {
+    for (int s = 0; s < kSlotsPerBucket; ++s) {
+      buckets_[b].signature[s] = 0;
+      buckets_[b].index[s] = kEmptySlot;
+    }
+  }
+}
+
+uint64_t FlowTable::Hash(const FlowKey& key) {
+  uint64_t words[5];
+  std::memcpy(words, &key, sizeof(words));
+  uint64_t h = 0x9E3779B97F4A7C15ull;
+  for (uint64_t w : words) h = Mix(h ^ w);
+  return h;
+}
+
+FlowEntry* FlowTable::Lookup(const FlowKey& key, uint64_t hash,
+                             uint32_t now) {
+  uint16_t signature = Signature(hash);
+  for (uint32_t b : {Primary(hash), Secondary(hash)}) {
+    const Bucket& bucket = buckets_[b];
+    for (int s = 0; s < kSlotsPerBucket; ++s) {
+      uint32_t index = bucket.index[s];
+      if (bucket.signature[s] != signature || index == kEmptySlot) continue;
+      FlowEntry& entry = entries_[index];
+      if (!(entry.key == key)) continue;
+      if (Expired(entry, now)) {
+        Release(index);
+        ++counters_.expired;
+        return nullptr;
+      }
+      return &entry;
+    }
+  }
+  return nullptr;
+}
+
+FlowEntry* FlowTable::Insert(const FlowKey& key, uint64_t hash) {
+  if (free_count_ == 0) {
+    ++counters_.insert_failed;
+    return nullptr;
+  }
+  // The emptier of the two buckets keeps both at similar load.
+  auto free_slot = [this](const Bucket& bucket) {
+    for (int s = 0; s < kSlotsPerBucket; ++s) {
+      if (bucket.index[s] == kEmptySlot) return s;
+    }
+    return -1;
+  };
+  auto load = [](const Bucket& bucket) {
+    int n = 0;
+    for (uint32_t index : bucket.index) n += index != kEmptySlot;
+    return n;
+  };
+  Bucket* first = &buckets_[Primary(hash)];
+  Bucket* second = &buckets_[Secondary(hash)];
+  if (load(*second) < load(*first)) std::swap(first, second);
+  Bucket* bucket = first;
+  int slot = free_slot(*bucket);
+  if (slot < 0) {
+    ++counters_.insert_failed;
+    return nullptr;
+  }
+  uint32_t index = free_stack_[--free_count_];
+  bucket->signature[slot] = Signature(hash);
+  bucket->index[slot] = index;
+  FlowEntry& entry = entries_[index];
+  entry = FlowEntry();
+  entry.key = key;
+  entry.in_use = true;
+  ++counters_.created;
+  ++counters_.active;
+  return &entry;
+}
+
+void FlowTable::Release(uint32_t index) {
+  uint64_t hash = Hash(entries_[index].key);
+  for (uint32_t b : {Primary(hash), Secondary(hash)}) {
+    for (int s = 0; s < kSlotsPerBucket; ++s) {
+      if (buckets_[b].index[s] == index) {
+        buckets_[b].index[s] = kEmptySlot;
+        buckets_[b].signature[s] = 0;
+      }
+    }
+  }
+  entries_[index].in_use = false;
+  free_stack_[free_count_++] = index;
+  --counters_.active;
+}
+
+void FlowTable::Remove(FlowEntry* entry) {
+  Release(static_cast<uint32_t>(entry - entries_));
+  ++counters_.removed;
+}
+
+uint32_t FlowTable::ExpireSome(uint32_t now, uint32_t budget) {
+  uint32_t removed = 0;
+  for (uint32_t n = 0; n < budget && n < capacity_; ++n) {
+    uint32_t index = scan_cursor_;
+    scan_cursor_ = scan_cursor_ + 1 == capacity_ ? 0 : scan_cursor_ + 1;
+    if (entries_[index].in_use && Expired(entries_[index], now)) {
+      Release(index);
+      ++counters_.expired;
+      ++removed;
+    }
+  }
+  return removed;
+}
+
+}  // namespace sgate::dataplane

@@ -1,0 +1,139 @@
+#pragma once
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+
+#include "dataplane/conntrack.h"
+
+namespace sgate::dataplane {
+
+// A connection's identity, oriented by the protected interface rather than
+// by the packet: both directions of a flow build the same key, so one
+// lookup serves requests and replies without sorting addresses.
+struct FlowKey {
+  std::array<uint8_t, 16> local{};   // the interface's address
+  std::array<uint8_t, 16> remote{};
+  uint16_t local_port = 0;   // tcp/udp; ICMP echo id on both; else 0
+  uint16_t remote_port = 0;
+  uint16_t vlan = kUntagged;
+  uint8_t protocol = 0;
+  uint8_t family = 0;        // 4 or 6
+
+  // Not a VLAN id (those are 12 bits): the untagged address space.
+  static constexpr uint16_t kUntagged = 0xFFFF;
+
+  bool operator==(const FlowKey& other) const {
+    return std::memcmp(this, &other, sizeof(FlowKey)) == 0;
+  }
+};
+static_assert(sizeof(FlowKey) == 40, "FlowKey must have no padding: it is "
+                                     "compared and hashed as bytes");
+
+// Per-flow state (DESIGN.md §1). 80 bytes, so that with its share of the
+// bucket array a flow costs about 100 bytes: 1 M flows in ~100 MiB.
+struct FlowEntry {
+  FlowKey key;
+  uint64_t bytes[2] = {};     // [0] ingress, [1] egress
+  uint32_t packets[2] = {};
+  uint32_t expires_at = 0;    // FlowTable clock, seconds
+  uint32_t generation = 0;    // rule table generation that admitted it
+  uint32_t rule_id = 0;       // the rule that admitted it
+  FlowState state = FlowState::kOther;
+  TcpFinFlags fins;
+  bool opened_ingress = false;  // its first packet came from outside
+  bool in_use = false;
+};
+static_assert(sizeof(FlowEntry) == 80);
+
+// A fixed-capacity flow table owned by one worker lcore: single writer, no
+// locks, no allocation after construction. The caller provides the memory
+// (hugepages via rte_zmalloc in the dataplane, plain memory in tests), so
+// the table never allocates and tests need no EAL.
+//
+// Layout: entries in one array with a free-index stack; an index of
+// 8-slot buckets (one cache line: 16-bit signatures + 32-bit entry indices).
+// A key may live in either of two buckets (two-choice hashing), so lookups
+// touch at most two cache lines of index plus the entry. The index has
+// twice as many slots as the table has entries, which keeps "both buckets
+// full" vanishingly rare below capacity.
+//
+// Expiry: an entry past expires_at is dead. Lookup removes a dead entry it
+// meets (so no packet ever rides an expired flow), and ExpireSome scans a
+// bounded number of entries per call, so expiry never pauses forwarding.
+class FlowTable {
+ public:
+  struct Counters {
+    uint64_t created = 0;
+    uint64_t expired = 0;
+    uint64_t removed = 0;        // by Remove (e.g. revalidation)
+    uint64_t insert_failed = 0;  // table (or both buckets) full
+    uint32_t active = 0;
+  };
+
+  // Bytes of memory a table of `capacity` flows needs, 64-byte aligned.
+  static size_t MemoryFor(uint32_t capacity);
+
+  // `memory`: MemoryFor(capacity) bytes, 64-byte aligned; its contents are
+  // overwritten. Capacity is at least 1.
+  FlowTable(void* memory, uint32_t capacity);
+
+  static uint64_t Hash(const FlowKey& key);
+
+  // The live entry for `key`, or nullptr. `now` in seconds.
+  FlowEntry* Lookup(const FlowKey& key, uint64_t hash, uint32_t now);
+
+  // A new zeroed entry holding `key` (which must not be present), or nullptr
+  // when the table is full: existing flows are never evicted for it.
+  FlowEntry* Insert(const FlowKey& key, uint64_t hash);
+
+  void Remove(FlowEntry* entry);
+
+  // Examines up to `budget` entries, resuming where the last call stopped,
+  // and removes those expired at `now`. Returns how many it removed.
+  uint32_t ExpireSome(uint32_t now, uint32_t budget);
+
+  // Calls f(const FlowEntry&) for every live entry (for `sgatectl flows`).
+  template <typename F>
+  void ForEach(uint32_t now, F&& f) const {
+    for (uint32_t i = 0; i < capacity_; ++i) {
+      if (entries_[i].in_use && !Expired(entries_[i], now)) f(entries_[i]);
+    }
+  }
+
+  const Counters& counters() const { return counters_; }
+  uint32_t capacity() const { return capacity_; }
+
+ private:
+  static constexpr int kSlotsPerBucket = 8;
+  static constexpr uint32_t kEmptySlot = UINT32_MAX;
+  struct alignas(64) Bucket {
+    uint16_t signature[kSlotsPerBucket];
+    uint32_t index[kSlotsPerBucket];
+  };
+  static_assert(sizeof(Bucket) == 64);
+
+  static uint32_t BucketCount(uint32_t capacity);
+  static bool Expired(const FlowEntry& e, uint32_t now) {
+    return static_cast<int32_t>(now - e.expires_at) >= 0;
+  }
+  uint32_t Primary(uint64_t hash) const { return hash & bucket_mask_; }
+  uint32_t Secondary(uint64_t hash) const {
+    return (hash >> 32) & bucket_mask_;
+  }
+  static uint16_t Signature(uint64_t hash) { return hash >> 48; }
+  // Clears the index slot that points at entry `index` and frees it.
+  void Release(uint32_t index);
+
+  FlowEntry* entries_;
+  uint32_t* free_stack_;
+  Bucket* buckets_;
+  uint32_t capacity_;
+  uint32_t free_count_;
+  uint32_t bucket_mask_;
+  uint32_t scan_cursor_ = 0;
+  Counters counters_;
+};
+
+}  // namespace sgate::dataplane
