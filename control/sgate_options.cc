@@ -1,0 +1,82 @@
+#include "control/sgate_options.h"
+
+#include <set>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+
+namespace sgate::control {
+namespace {
+
+absl::Status Usage(absl::string_view problem) {
+  return absl::InvalidArgumentError(absl::StrCat(problem, "\n", kSgateUsage));
+}
+
+bool ParsePort(absl::string_view text, uint16_t* port) {
+  uint32_t value = 0;
+  // Whether the port exists is checked when it is set up, with EAL.
+  if (!absl::SimpleAtoi(text, &value) || value > UINT16_MAX) {
+    return false;
+  }
+  *port = static_cast<uint16_t>(value);
+  return true;
+}
+
+}  // namespace
+
+absl::StatusOr<SgateOptions> ParseSgateOptions(
+    const std::vector<std::string>& args) {
+  SgateOptions options;
+  for (size_t i = 0; i < args.size(); ++i) {
+    const std::string& arg = args[i];
+    if (arg == "--watch") {
+      options.watch = true;
+      continue;
+    }
+    if (arg != "--policy" && arg != "--pair" && arg != "--node" &&
+        arg != "--control" && arg != "--stats-interval" &&
+        arg != "--aws-json") {
+      return Usage(absl::StrCat("unknown option '", arg, "'"));
+    }
+    if (i + 1 == args.size()) return Usage(absl::StrCat(arg, " needs a value"));
+    const std::string& value = args[++i];
+    if (arg == "--policy") {
+      options.policy_path = value;
+    } else if (arg == "--aws-json") {
+      options.aws_json_path = value;
+    } else if (arg == "--node") {
+      options.node = value;
+    } else if (arg == "--control") {
+      options.control_path = value;
+    } else if (arg == "--stats-interval") {
+      if (!absl::SimpleAtoi(value, &options.stats_interval_seconds)) {
+        return Usage(absl::StrCat("--stats-interval expects seconds, got '",
+                                  value, "'"));
+      }
+    } else {  // --pair
+      std::vector<absl::string_view> ports = absl::StrSplit(value, ':');
+      PortPair pair;
+      if (ports.size() != 2 || !ParsePort(ports[0], &pair.inside) ||
+          !ParsePort(ports[1], &pair.outside) || pair.inside == pair.outside) {
+        return Usage(absl::StrCat(
+            "--pair expects IN:OUT, two different port numbers, got '", value,
+            "'"));
+      }
+      options.pairs.push_back(pair);
+    }
+  }
+  if (options.policy_path.empty()) return Usage("--policy FILE is required");
+  if (options.pairs.empty()) options.pairs.push_back(PortPair{});
+  std::set<uint16_t> used;
+  for (const PortPair& pair : options.pairs) {
+    for (uint16_t port : {pair.inside, pair.outside}) {
+      if (!used.insert(port).second) {
+        return Usage(absl::StrCat("port ", port, " is in two --pair options"));
+      }
+    }
+  }
+  return options;
+}
+
+}  // namespace sgate::control

@@ -1,0 +1,40 @@
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+
+namespace sgate::control {
+
+// A forwarding pair: frames from `inside` go out of `outside` and back
+// (DESIGN.md §3). Interfaces sit behind the inside port.
+struct PortPair {
+  uint16_t inside = 0;
+  uint16_t outside = 1;
+};
+
+// sgate's own options: everything after the EAL options and "--".
+//   sgate [EAL options] -- --policy FILE [--pair IN:OUT]... [--node NAME]
+//         [--control PATH] [--stats-interval S] [--aws-json FILE] [--watch]
+struct SgateOptions {
+  std::string policy_path;
+  std::optional<std::string> aws_json_path;
+  std::vector<PortPair> pairs;  // default {0:1}
+  std::string node;
+  std::string control_path = "/run/sgate/control.sock";
+  uint32_t stats_interval_seconds = 0;  // 0: no periodic stats
+  bool watch = false;
+};
+
+absl::StatusOr<SgateOptions> ParseSgateOptions(
+    const std::vector<std::string>& args);
+
+inline constexpr char kSgateUsage[] =
+    "usage: sgate [EAL options] -- --policy FILE [--pair IN:OUT]...\n"
+    "             [--node NAME] [--control PATH] [--stats-interval S]\n"
+    "             [--aws-json FILE] [--watch]\n";
+
+}  // namespace sgate::control

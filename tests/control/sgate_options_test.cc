@@ -1,0 +1,69 @@
+#include "control/sgate_options.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+namespace sgate::control {
+namespace {
+
+using ::testing::HasSubstr;
+
+TEST(SgateOptionsTest, Defaults) {
+  absl::StatusOr<SgateOptions> o = ParseSgateOptions({"--policy", "p.yaml"});
+  ASSERT_TRUE(o.ok()) << o.status();
+  EXPECT_EQ(o->policy_path, "p.yaml");
+  ASSERT_EQ(o->pairs.size(), 1u);
+  EXPECT_EQ(o->pairs[0].inside, 0);
+  EXPECT_EQ(o->pairs[0].outside, 1);
+  EXPECT_EQ(o->control_path, "/run/sgate/control.sock");
+  EXPECT_EQ(o->node, "");
+  EXPECT_EQ(o->stats_interval_seconds, 0u);
+  EXPECT_FALSE(o->watch);
+  EXPECT_FALSE(o->aws_json_path.has_value());
+}
+
+TEST(SgateOptionsTest, Everything) {
+  absl::StatusOr<SgateOptions> o = ParseSgateOptions(
+      {"--policy", "p.yaml", "--pair", "2:3", "--pair", "1:0", "--node",
+       "host-b", "--control", "/tmp/s.sock", "--stats-interval", "5",
+       "--aws-json", "g.json", "--watch"});
+  ASSERT_TRUE(o.ok()) << o.status();
+  ASSERT_EQ(o->pairs.size(), 2u);
+  EXPECT_EQ(o->pairs[0].inside, 2);
+  EXPECT_EQ(o->pairs[0].outside, 3);
+  EXPECT_EQ(o->pairs[1].inside, 1);
+  EXPECT_EQ(o->pairs[1].outside, 0);
+  EXPECT_EQ(o->node, "host-b");
+  EXPECT_EQ(o->control_path, "/tmp/s.sock");
+  EXPECT_EQ(o->stats_interval_seconds, 5u);
+  EXPECT_EQ(*o->aws_json_path, "g.json");
+  EXPECT_TRUE(o->watch);
+}
+
+TEST(SgateOptionsTest, Errors) {
+  struct Case {
+    std::vector<std::string> args;
+    const char* message;
+  };
+  const Case cases[] = {
+      {{}, "--policy FILE is required"},
+      {{"--policy"}, "--policy needs a value"},
+      {{"--policy", "p", "--pair", "0"}, "--pair expects IN:OUT"},
+      {{"--policy", "p", "--pair", "1:1"}, "two different port numbers"},
+      {{"--policy", "p", "--pair", "0:x"}, "--pair expects IN:OUT"},
+      {{"--policy", "p", "--pair", "0:70000"}, "--pair expects IN:OUT"},
+      {{"--policy", "p", "--pair", "0:1", "--pair", "1:2"},
+       "port 1 is in two --pair options"},
+      {{"--policy", "p", "--stats-interval", "soon"}, "expects seconds"},
+      {{"--policy", "p", "--verbose"}, "unknown option '--verbose'"},
+  };
+  for (const Case& c : cases) {
+    absl::StatusOr<SgateOptions> o = ParseSgateOptions(c.args);
+    ASSERT_FALSE(o.ok()) << c.message;
+    EXPECT_THAT(o.status().message(), HasSubstr(c.message));
+    EXPECT_THAT(o.status().message(), HasSubstr("usage: sgate"));
+  }
+}
+
+}  // namespace
+}  // namespace sgate::control
