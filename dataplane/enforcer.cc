@@ -1,0 +1,52 @@
+#include "dataplane/enforcer.h"
+
+#include <algorithm>
+
+namespace sgate::dataplane {
+
+FlowKey Enforcer::KeyOf(const ParsedPacket& p, bool ingress) {
+  FlowKey key;
+  key.family = p.family;
+  key.protocol = p.protocol;
+  key.vlan = p.vlan_tags ? p.vlan : FlowKey::kUntagged;
+  key.local = ingress ? p.dst : p.src;
+  key.remote = ingress ? p.src : p.dst;
+  key.local_port = ingress ? p.dst_port : p.src_port;
+  key.remote_port = ingress ? p.src_port : p.dst_port;
+  return key;
+}
+
+FlowKey Enforcer::QuotedKeyOf(const ParsedPacket& p, bool ingress) {
+  const QuotedPacket& q = p.quote;
+  FlowKey key;
+  key.family = p.family;
+  key.protocol = q.protocol;
+  key.vlan = p.vlan_tags ? p.vlan : FlowKey::kUntagged;
+  // Arriving from outside, the error is about a packet that left from
+  // inside: its source is our interface.
+  key.local = ingress ? q.src : q.dst;
+  key.remote = ingress ? q.dst : q.src;
+  key.local_port = ingress ? q.src_port : q.dst_port;
+  key.remote_port = ingress ? q.dst_port : q.src_port;
+  return key;
+}
+
+rules::PacketKey Enforcer::PacketKeyOf(const ParsedPacket& p, bool ingress) {
+  rules::PacketKey key;
+  key.direction = ingress ? rules::Direction::kIngress
+                          : rules::Direction::kEgress;
+  rules::Family family =
+      p.family == 4 ? rules::Family::kIPv4 : rules::Family::kIPv6;
+  key.local.family = key.remote.family = family;
+  key.local.bytes = ingress ? p.dst : p.src;
+  key.remote.bytes = ingress ? p.src : p.dst;
+  if (p.vlan_tags) key.vlan = p.vlan;
+  key.protocol = p.protocol;
+  // Only tcp and udp have ports (DESIGN.md §5); an echo id is not one.
+  key.dst_port = rules::HasPorts(p.protocol) ? p.dst_port : 0;
+  key.icmp_type = p.icmp_type;
+  key.icmp_code = p.icmp_code;
+  return key;
+}
+
+}  // namespace sgate::dataplane

@@ -1,0 +1,175 @@
+#pragma once
+
+#include <cstdint>
+#include <cstring>
+
+#include "dataplane/conntrack.h"
+#include "dataplane/drop_reason.h"
+#include "dataplane/flow_table.h"
+#include "dataplane/fragment_table.h"
+#include "dataplane/packet_parser.h"
+#include "rules/policy.h"
+#include "rules/reference.h"
+
+namespace sgate::dataplane {
+
+// Which port of a pair a frame arrived on (DESIGN.md §3): interfaces sit
+// behind the inside port.
+enum class Side : uint8_t { kInside, kOutside };
+
+// What a classifier answers for a packet no flow knows.
+struct ClassifyResult {
+  bool interface_known = false;
+  bool allowed = false;
+  uint32_t rule_id = 0;  // valid when allowed by a rule
+};
+
+struct Verdict {
+  bool forward = false;
+  DropReason reason = DropReason::kCount;  // when !forward
+};
+
+// Per-worker packet counters: plain increments, read by the control thread.
+struct alignas(64) EnforcerCounters {
+  uint64_t received = 0;
+  uint64_t forwarded = 0;
+  uint64_t drops[kDropReasonCount] = {};
+  uint64_t icmp_errors_of_flows = 0;  // passed because they quote a flow
+  uint64_t unknown_interface_passed = 0;
+};
+
+// The per-packet decision of one worker, on plain frame bytes: parse →
+// later fragments follow their first → ICMP errors follow the flow they
+// quote → flow table hit: update state and pass → miss: classify, and on
+// allow track the new flow. Ports, mbufs and bursts stay outside, so this
+// logic is tested without EAL and with any classifier: `rules::Reference`
+// in tests, the compiled table in the dataplane. No allocation, locks or
+// virtual calls.
+class Enforcer {
+ public:
+  Enforcer(FlowTable& flows, const rules::Timeouts& timeouts)
+      : flows_(flows), timeouts_(timeouts) {}
+
+  // `classifier.Classify(const rules::PacketKey&)` returns ClassifyResult.
+  // `now`: seconds on the flow table's clock. `generation`: of the rule
+  // table the classifier belongs to, recorded in new flows.
+  template <typename Classifier>
+  Verdict Process(const uint8_t* frame, uint32_t length, Side arrived_on,
+                  uint32_t now, const Classifier& classifier,
+                  uint32_t generation);
+
+  const EnforcerCounters& counters() const { return counters_; }
+  FlowTable& flows() { return flows_; }
+
+ private:
+  Verdict Forward() {
+    ++counters_.forwarded;
+    return {true, DropReason::kCount};
+  }
+  Verdict Drop(DropReason reason) {
+    ++counters_.drops[static_cast<int>(reason)];
+    return {false, reason};
+  }
+
+  static FlowKey KeyOf(const ParsedPacket& p, bool ingress);
+  // The key of the flow an ICMP error quotes. The quoted packet went the
+  // other way: an error arriving from outside quotes a packet our
+  // interface sent.
+  static FlowKey QuotedKeyOf(const ParsedPacket& p, bool ingress);
+  static rules::PacketKey PacketKeyOf(const ParsedPacket& p, bool ingress);
+
+  template <typename Classifier>
+  Verdict ProcessFlow(const ParsedPacket& p, bool ingress, uint32_t length,
+                      uint32_t now, const Classifier& classifier,
+                      uint32_t generation);
+
+  FlowTable& flows_;
+  FragmentTable fragments_;
+  rules::Timeouts timeouts_;
+  EnforcerCounters counters_;
+};
+
+template <typename Classifier>
+Verdict Enforcer::Process(const uint8_t* frame, uint32_t length,
+                          Side arrived_on, uint32_t now,
+                          const Classifier& classifier, uint32_t generation) {
+  ++counters_.received;
+  ParsedPacket p;
+  if (ParseError error = ParseFrame(frame, length, &p);
+      error != ParseError::kNone) {
+    return Drop(DropReasonOf(error));
+  }
+  // Hosts cannot work without ARP and neighbour discovery (DESIGN.md §3).
+  if (p.kind != FrameKind::kIp) return Forward();
+  bool ingress = arrived_on == Side::kOutside;
+  if (p.is_later_fragment) {
+    return fragments_.WasAllowed(p, now) ? Forward()
+                                         : Drop(DropReason::kOrphanFragment);
+  }
+  Verdict verdict =
+      ProcessFlow(p, ingress, length, now, classifier, generation);
+  if (verdict.forward && p.is_fragment) fragments_.RememberAllowed(p, now);
+  return verdict;
+}
+
+template <typename Classifier>
+Verdict Enforcer::ProcessFlow(const ParsedPacket& p, bool ingress,
+                              uint32_t length, uint32_t now,
+                              const Classifier& classifier,
+                              uint32_t generation) {
+  if (p.has_quote) {
+    FlowKey quoted = QuotedKeyOf(p, ingress);
+    if (flows_.Lookup(quoted, FlowTable::Hash(quoted), now) != nullptr) {
+      ++counters_.icmp_errors_of_flows;
+      return Forward();
+    }
+    // An error about no flow of ours is just an ICMP packet: the rules
+    // decide, below.
+  }
+  FlowKey key = KeyOf(p, ingress);
+  uint64_t hash = FlowTable::Hash(key);
+  int direction = ingress ? 0 : 1;
+  if (FlowEntry* flow = flows_.Lookup(key, hash, now)) {
+    bool from_opener = flow->opened_ingress == ingress;
+    flow->state = NextState(flow->state, flow->fins, p.tcp_flags, from_opener);
+    flow->expires_at = now + IdleTimeout(flow->state, timeouts_);
+    ++flow->packets[direction];
+    flow->bytes[direction] += length;
+    return Forward();
+  }
+  ClassifyResult result = classifier.Classify(PacketKeyOf(p, ingress));
+  if (!result.interface_known) {
+    if (!result.allowed) return Drop(DropReason::kUnknownInterface);
+    ++counters_.unknown_interface_passed;  // untracked by design
+    return Forward();
+  }
+  if (!result.allowed) return Drop(DropReason::kNoRuleMatched);
+  FlowEntry* flow = flows_.Insert(key, hash);
+  if (flow == nullptr) return Drop(DropReason::kFlowTableFull);
+  flow->opened_ingress = ingress;
+  flow->state = InitialState(p.protocol, p.tcp_flags);
+  flow->expires_at = now + IdleTimeout(flow->state, timeouts_);
+  flow->rule_id = result.rule_id;
+  flow->generation = generation;
+  flow->packets[direction] = 1;
+  flow->bytes[direction] = length;
+  return Forward();
+}
+
+// Adapts rules::Reference to the Classifier shape, for tests and for
+// checking the compiled table against the semantics.
+class ReferenceClassifier {
+ public:
+  explicit ReferenceClassifier(const rules::Reference& reference)
+      : reference_(reference) {}
+  ClassifyResult Classify(const rules::PacketKey& key) const {
+    rules::Verdict v = reference_.Evaluate(key);
+    return {v.interface != nullptr, v.allowed,
+            v.matching_rules.empty() ? 0 : v.matching_rules.front()};
+  }
+
+ private:
+  const rules::Reference& reference_;
+};
+
+}  // namespace sgate::dataplane

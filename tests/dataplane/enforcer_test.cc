@@ -1,0 +1,306 @@
+#include "dataplane/enforcer.h"
+
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <memory>
+
+#include "tests/dataplane/frame_builder.h"
+
+namespace sgate::dataplane {
+namespace {
+
+using sgate::testing::FrameBuilder;
+using sgate::testing::kAck;
+using sgate::testing::kFin;
+using sgate::testing::kRst;
+using sgate::testing::kSyn;
+
+constexpr char kWeb[] = "198.51.100.10";
+constexpr char kWeb6[] = "2001:db8::10";
+constexpr char kNeighbour[] = "198.51.100.1";  // in the subnet
+constexpr char kFar[] = "203.0.113.5";          // outside it
+
+rules::Rule MakeRule(int protocol, std::initializer_list<const char*> cidrs,
+                     uint16_t low = 0, uint16_t high = 65535,
+                     int icmp_type = rules::kIcmpAny) {
+  rules::Rule rule;
+  rule.protocol = protocol;
+  rule.port_low = low;
+  rule.port_high = high;
+  rule.icmp_type = icmp_type;
+  for (const char* c : cidrs) rule.cidrs.push_back(*rules::ParseCidr(c));
+  return rule;
+}
+
+// sg-web: http from anywhere, ping and dns from the subnet; egress only dns
+// to the subnet. One interface, eni-web.
+rules::Policy WebPolicy() {
+  rules::Policy policy;
+  rules::SecurityGroup& web = policy.security_groups["sg-web"];
+  web.name = "sg-web";
+  web.egress_omitted = false;
+  web.ingress = {
+      MakeRule(6, {"0.0.0.0/0", "::/0"}, 80, 80),
+      MakeRule(1, {"198.51.100.0/24"}, 0, 65535, 8),
+      MakeRule(17, {"198.51.100.0/24"}, 53, 53),
+  };
+  web.egress = {MakeRule(17, {"198.51.100.0/24"}, 53, 53)};
+  rules::Interface& eni = policy.interfaces["eni-web"];
+  eni.name = "eni-web";
+  eni.addresses = {*rules::ParseIpAddress(kWeb),
+                   *rules::ParseIpAddress(kWeb6)};
+  eni.security_groups = {"sg-web"};
+  rules::AssignRuleIds(policy);
+  return policy;
+}
+
+class EnforcerTest : public ::testing::Test {
+ protected:
+  explicit EnforcerTest(uint32_t capacity = 64)
+      : memory_(static_cast<uint8_t*>(
+            std::aligned_alloc(64, FlowTable::MemoryFor(capacity)))),
+        flows_(memory_.get(), capacity),
+        policy_(WebPolicy()),
+        reference_(policy_),
+        classifier_(reference_),
+        enforcer_(flows_, policy_.settings.timeouts) {}
+
+  // From outside (ingress) or inside (egress), at time `now_`.
+  Verdict In(const FrameBuilder& f) { return Send(f, Side::kOutside); }
+  Verdict Out(const FrameBuilder& f) { return Send(f, Side::kInside); }
+  Verdict Send(const FrameBuilder& f, Side side) {
+    std::vector<uint8_t> frame = f.Build();
+    return enforcer_.Process(frame.data(), frame.size(), side, now_,
+                             classifier_, /*generation=*/1);
+  }
+  static FrameBuilder V4(const char* src, const char* dst) {
+    FrameBuilder f;
+    f.Ipv4(src, dst);
+    return f;
+  }
+  uint64_t Drops(DropReason r) {
+    return enforcer_.counters().drops[static_cast<int>(r)];
+  }
+
+  struct Free {
+    void operator()(uint8_t* p) const { std::free(p); }
+  };
+  std::unique_ptr<uint8_t, Free> memory_;
+  FlowTable flows_;
+  rules::Policy policy_;
+  rules::Reference reference_;
+  ReferenceClassifier classifier_;
+  Enforcer enforcer_;
+  uint32_t now_ = 1000;
+};
+
+#define EXPECT_FORWARD(v) EXPECT_TRUE((v).forward) << DropReasonName((v).reason)
+#define EXPECT_DROP(v, r)      \
+  do {                         \
+    Verdict verdict_ = (v);    \
+    EXPECT_FALSE(verdict_.forward); \
+    EXPECT_EQ(DropReasonName(verdict_.reason), DropReasonName(r)); \
+  } while (0)
+
+TEST_F(EnforcerTest, TcpHandshakeRepliesPassWithoutAnEgressRule) {
+  EXPECT_FORWARD(In(V4(kFar, kWeb).Tcp(40000, 80, kSyn)));
+  EXPECT_FORWARD(Out(V4(kWeb, kFar).Tcp(80, 40000, kSyn | kAck)));
+  EXPECT_FORWARD(In(V4(kFar, kWeb).Tcp(40000, 80, kAck)));
+  EXPECT_EQ(flows_.counters().created, 1u);
+  uint32_t established = 0;
+  flows_.ForEach(now_, [&](const FlowEntry& e) {
+    established += e.state == FlowState::kTcpEstablished;
+    EXPECT_EQ(e.rule_id, 0u);  // sg-web ingress[0]
+    EXPECT_EQ(e.generation, 1u);
+    EXPECT_EQ(e.packets[0], 2u);
+    EXPECT_EQ(e.packets[1], 1u);
+  });
+  EXPECT_EQ(established, 1u);
+}
+
+TEST_F(EnforcerTest, DeniedByRulesInEitherDirection) {
+  EXPECT_DROP(In(V4(kFar, kWeb).Tcp(40000, 22, kSyn)),
+              DropReason::kNoRuleMatched);
+  // The server may not open connections except dns to the subnet.
+  EXPECT_DROP(Out(V4(kWeb, kFar).Tcp(40001, 443, kSyn)),
+              DropReason::kNoRuleMatched);
+  EXPECT_DROP(Out(V4(kWeb, kFar).Udp(40001, 53)), DropReason::kNoRuleMatched);
+  EXPECT_EQ(flows_.counters().created, 0u);
+}
+
+TEST_F(EnforcerTest, SourcePortNeverMatters) {
+  // A reply-looking packet from port 80 to a high port is a new flow that
+  // the rules (destination port only) do not allow.
+  EXPECT_DROP(In(V4(kFar, kWeb).Tcp(80, 40000, kAck)),
+              DropReason::kNoRuleMatched);
+}
+
+TEST_F(EnforcerTest, EgressFlowAdmitsItsReplies) {
+  EXPECT_FORWARD(Out(V4(kWeb, kNeighbour).Udp(33333, 53)));
+  // The reply's destination port is 33333, which no ingress rule allows.
+  EXPECT_FORWARD(In(V4(kNeighbour, kWeb).Udp(53, 33333)));
+  // Another port of the same host is a different flow.
+  EXPECT_DROP(In(V4(kNeighbour, kWeb).Udp(53, 33334)),
+              DropReason::kNoRuleMatched);
+}
+
+TEST_F(EnforcerTest, PingAndItsReply) {
+  EXPECT_FORWARD(In(V4(kNeighbour, kWeb).Icmp(8, 0, 0x0042'0001)));
+  EXPECT_FORWARD(Out(V4(kWeb, kNeighbour).Icmp(0, 0, 0x0042'0001)));
+  // Another echo id is another flow; from afar ping is not allowed.
+  EXPECT_DROP(Out(V4(kWeb, kNeighbour).Icmp(0, 0, 0x0043'0001)),
+              DropReason::kNoRuleMatched);
+  EXPECT_DROP(In(V4(kFar, kWeb).Icmp(8, 0, 0x0042'0001)),
+              DropReason::kNoRuleMatched);
+  // Only type 8 is allowed: a timestamp request is not.
+  EXPECT_DROP(In(V4(kNeighbour, kWeb).Icmp(13, 0)),
+              DropReason::kNoRuleMatched);
+}
+
+TEST_F(EnforcerTest, IcmpErrorsFollowTheFlowTheyQuote) {
+  EXPECT_FORWARD(In(V4(kFar, kWeb).Tcp(40000, 80, kSyn)));
+  // A router on the way back says the client is unreachable: it quotes
+  // the server's SYN-ACK. No rule allows ICMP type 3 from afar.
+  FrameBuilder reply = V4(kWeb, kFar);
+  reply.Tcp(80, 40000, kSyn | kAck);
+  EXPECT_FORWARD(In(V4("192.0.2.1", kWeb).Icmp(3, 1).Quote(reply, 28)));
+  // The server itself reports a problem with the client's packet.
+  FrameBuilder request = V4(kFar, kWeb);
+  request.Tcp(40000, 80, kAck);
+  EXPECT_FORWARD(Out(V4(kWeb, kFar).Icmp(3, 3).Quote(request, 28)));
+  EXPECT_EQ(enforcer_.counters().icmp_errors_of_flows, 2u);
+  // An error quoting no flow of ours is an ordinary ICMP packet.
+  FrameBuilder other = V4(kWeb, kFar);
+  other.Tcp(80, 40001, kAck);
+  EXPECT_DROP(In(V4("192.0.2.1", kWeb).Icmp(3, 1).Quote(other, 28)),
+              DropReason::kNoRuleMatched);
+}
+
+TEST_F(EnforcerTest, LaterFragmentsFollowTheFirst) {
+  EXPECT_FORWARD(In(V4(kNeighbour, kWeb).Udp(5353, 53).Payload(1000)
+                        .Fragment(0, true, 77)));
+  EXPECT_FORWARD(In(V4(kNeighbour, kWeb).Protocol(17).Payload(500)
+                        .Fragment(1008, false, 77)));
+  // A datagram whose first fragment was denied: its rest are orphans.
+  EXPECT_DROP(In(V4(kFar, kWeb).Udp(5353, 53).Payload(1000)
+                     .Fragment(0, true, 78)),
+              DropReason::kNoRuleMatched);
+  EXPECT_DROP(In(V4(kFar, kWeb).Protocol(17).Payload(500)
+                     .Fragment(1008, false, 78)),
+              DropReason::kOrphanFragment);
+  // A later fragment with no first fragment at all.
+  EXPECT_DROP(In(V4(kNeighbour, kWeb).Protocol(17).Payload(8)
+                     .Fragment(8, false, 79)),
+              DropReason::kOrphanFragment);
+  // The memory is short-lived.
+  now_ += FragmentTable::kTimeoutSeconds;
+  EXPECT_DROP(In(V4(kNeighbour, kWeb).Protocol(17).Payload(500)
+                     .Fragment(1008, false, 77)),
+              DropReason::kOrphanFragment);
+}
+
+TEST_F(EnforcerTest, Ipv6FragmentsAndFlows) {
+  FrameBuilder first;
+  first.Ipv6("2001:db8::99", kWeb6).Fragment(0, true, 5).Tcp(41000, 80, kSyn)
+      .Payload(1200);
+  EXPECT_FORWARD(In(first));
+  FrameBuilder later;
+  later.Ipv6("2001:db8::99", kWeb6).Fragment(1232, false, 5).Protocol(6)
+      .Payload(100);
+  EXPECT_FORWARD(In(later));
+  FrameBuilder reply;
+  reply.Ipv6(kWeb6, "2001:db8::99").Tcp(80, 41000, kSyn | kAck);
+  EXPECT_FORWARD(Out(reply));
+}
+
+TEST_F(EnforcerTest, UnknownInterface) {
+  EXPECT_DROP(In(V4(kFar, "198.51.100.99").Tcp(40000, 80, kSyn)),
+              DropReason::kUnknownInterface);
+  // A tagged frame belongs to another address space than the untagged
+  // interface.
+  EXPECT_DROP(In(V4(kFar, kWeb).Vlan(5).Tcp(40000, 80, kSyn)),
+              DropReason::kUnknownInterface);
+  policy_.settings.unknown_interface = rules::UnknownInterfaceAction::kPass;
+  EXPECT_FORWARD(In(V4(kFar, "198.51.100.99").Tcp(40000, 80, kSyn)));
+  EXPECT_EQ(enforcer_.counters().unknown_interface_passed, 1u);
+  EXPECT_EQ(flows_.counters().created, 0u);  // not tracked
+}
+
+TEST_F(EnforcerTest, ArpPassesOtherFramesAreCounted) {
+  EXPECT_FORWARD(In(FrameBuilder().EtherType(0x0806).Payload(28)));
+  EXPECT_FORWARD(In(FrameBuilder().Ipv6("fe80::1", "ff02::1").Icmp(135, 0)
+                        .Payload(24)));
+  EXPECT_DROP(In(FrameBuilder().EtherType(0x88CC).Payload(40)),
+              DropReason::kNonIp);
+  EXPECT_DROP(In(V4(kFar, kWeb).Tcp(1, 80).Truncate(40)),
+              DropReason::kTruncatedIp);
+}
+
+TEST_F(EnforcerTest, IdleTimeoutsPerState) {
+  EXPECT_FORWARD(Out(V4(kWeb, kNeighbour).Udp(33333, 53)));
+  now_ += 29;
+  EXPECT_FORWARD(In(V4(kNeighbour, kWeb).Udp(53, 33333)));  // now a stream
+  now_ += 179;
+  EXPECT_FORWARD(In(V4(kNeighbour, kWeb).Udp(53, 33333)));
+  now_ += 180;  // idle for udp_stream: gone
+  EXPECT_DROP(In(V4(kNeighbour, kWeb).Udp(53, 33333)),
+              DropReason::kNoRuleMatched);
+  EXPECT_EQ(flows_.counters().expired, 1u);
+
+  // One-way UDP lives 30 s.
+  EXPECT_FORWARD(Out(V4(kWeb, kNeighbour).Udp(33334, 53)));
+  now_ += 30;
+  EXPECT_DROP(In(V4(kNeighbour, kWeb).Udp(53, 33334)),
+              DropReason::kNoRuleMatched);
+}
+
+TEST_F(EnforcerTest, RstAndFinShortenTcpTimeouts) {
+  EXPECT_FORWARD(In(V4(kFar, kWeb).Tcp(40000, 80, kAck)));  // mid-stream
+  now_ += 3600;  // established: 5 days
+  EXPECT_FORWARD(Out(V4(kWeb, kFar).Tcp(80, 40000, kAck)));
+  EXPECT_FORWARD(Out(V4(kWeb, kFar).Tcp(80, 40000, kRst)));
+  now_ += kTcpClosedTimeout;
+  EXPECT_DROP(Out(V4(kWeb, kFar).Tcp(80, 40000, kAck)),
+              DropReason::kNoRuleMatched);
+
+  EXPECT_FORWARD(In(V4(kFar, kWeb).Tcp(40001, 80, kAck)));
+  EXPECT_FORWARD(In(V4(kFar, kWeb).Tcp(40001, 80, kFin | kAck)));
+  now_ += 59;  // one FIN: transitory (60 s)
+  EXPECT_FORWARD(Out(V4(kWeb, kFar).Tcp(80, 40001, kFin | kAck)));
+  now_ += kTcpClosedTimeout;
+  EXPECT_DROP(Out(V4(kWeb, kFar).Tcp(80, 40001, kAck)),
+              DropReason::kNoRuleMatched);
+}
+
+class FullTableTest : public EnforcerTest {
+ protected:
+  FullTableTest() : EnforcerTest(2) {}
+};
+
+TEST_F(FullTableTest, NewFlowsAreDroppedExistingOnesKept) {
+  EXPECT_FORWARD(In(V4(kFar, kWeb).Tcp(40000, 80, kSyn)));
+  EXPECT_FORWARD(In(V4(kFar, kWeb).Tcp(40001, 80, kSyn)));
+  EXPECT_DROP(In(V4(kFar, kWeb).Tcp(40002, 80, kSyn)),
+              DropReason::kFlowTableFull);
+  EXPECT_FORWARD(Out(V4(kWeb, kFar).Tcp(80, 40000, kSyn | kAck)));
+  EXPECT_FORWARD(Out(V4(kWeb, kFar).Tcp(80, 40001, kSyn | kAck)));
+  EXPECT_EQ(flows_.counters().insert_failed, 1u);
+}
+
+TEST_F(EnforcerTest, EveryPacketIsForwardedOrDroppedForOneReason) {
+  In(V4(kFar, kWeb).Tcp(40000, 80, kSyn));
+  In(V4(kFar, kWeb).Tcp(40000, 22, kSyn));
+  In(FrameBuilder().EtherType(0x88CC));
+  In(V4(kFar, "198.51.100.99").Udp(1, 2));
+  Out(V4(kWeb, kFar).Tcp(80, 40000, kSyn | kAck));
+  const EnforcerCounters& c = enforcer_.counters();
+  uint64_t dropped = 0;
+  for (uint64_t d : c.drops) dropped += d;
+  EXPECT_EQ(c.received, 5u);
+  EXPECT_EQ(c.forwarded, 2u);
+  EXPECT_EQ(c.received, c.forwarded + dropped);
+}
+
+}  // namespace
+}  // namespace sgate::dataplane
