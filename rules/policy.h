@@ -59,7 +59,8 @@ struct Rule {
   std::string remote_name;  // kPrefixList / kSecurityGroup: the name
 
   std::string description;
-  SourceLocation location;
+  SourceLocation location;         // the rule itself
+  SourceLocation remote_location;  // its prefix_list / security_group value
 
   // Filled by FinalizePolicy: the rule's index in Policy::rules().
   uint32_t id = 0;
@@ -96,6 +97,9 @@ struct Interface {
   std::optional<std::string> node;  // none: enforced on every node
   std::optional<uint16_t> vlan;     // none: the untagged address space
   SourceLocation location;
+  // Where each address and group name was written, for diagnostics.
+  std::vector<SourceLocation> address_locations;
+  std::vector<SourceLocation> group_locations;
 
   // Enforced by an sgate started with `--node node_name` (or without
   // --node when node_name is empty): interfaces of that node and those with

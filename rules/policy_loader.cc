@@ -1,1 +1,487 @@
-// Being written (issue 2).
+#include "rules/policy_loader.h"
+
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "rules/aws_json.h"
+#include "rules/yaml_reader.h"
+
+namespace sgate::rules {
+namespace {
+
+// Upper bounds of the settings, each with its reason.
+// 2^28 flows × ~100 bytes is ~25 GiB of flow table: past any machine sgate
+// runs on, so a larger value is a typo.
+constexpr int64_t kMaxFlows = int64_t{1} << 28;
+// AWS's own hard limit on rules per group per direction.
+constexpr int64_t kMaxRulesPerGroup = 1000;
+// AWS allows at most 16 groups per interface (DESIGN.md §4).
+constexpr int64_t kMaxGroupsPerInterface = 16;
+// The flow table compares times modulo 2^32 seconds, so a timeout must stay
+// far below 2^31; a year is more than any idle timeout needs.
+constexpr int64_t kMaxTimeoutSeconds = 365 * 24 * 3600;
+
+// Parses one YAML policy document. Each Parse* method handles one section,
+// records every problem it finds and keeps going, so one run reports all.
+class PolicyParser {
+ public:
+  PolicyParser(absl::string_view file, Diagnostics& diagnostics, Policy& policy)
+      : reader_(std::string(file), diagnostics), policy_(policy) {}
+
+  void Parse(absl::string_view text) {
+    std::optional<YAML::Node> root = reader_.Parse(text);
+    if (!root) return;
+    if (!root->IsDefined() || root->IsNull()) {
+      reader_.Error(*root, "the policy is empty; expected a map starting "
+                           "with 'version: 1'");
+      return;
+    }
+    if (!reader_.ExpectMap(*root, "policy")) return;
+    reader_.CheckKeys(*root, "policy",
+                      {"version", "settings", "prefix_lists",
+                       "security_groups", "interfaces"});
+    ParseVersion(*root);
+    if (const YAML::Node n = (*root)["settings"]; n.IsDefined()) {
+      ParseSettings(n);
+    }
+    if (const YAML::Node n = (*root)["prefix_lists"]; n.IsDefined()) {
+      ParsePrefixLists(n);
+    }
+    if (const YAML::Node n = (*root)["security_groups"]; n.IsDefined()) {
+      ParseGroups(n);
+    }
+    if (const YAML::Node n = (*root)["interfaces"]; n.IsDefined()) {
+      ParseInterfaces(n);
+    }
+  }
+
+ private:
+  void ParseVersion(const YAML::Node& root) {
+    const YAML::Node version = root["version"];
+    if (!version.IsDefined()) {
+      reader_.Error(root, "version: missing; expected 'version: 1' at the top");
+      return;
+    }
+    if (std::optional<int64_t> v =
+            reader_.Integer(version, "version", 1, 1000)) {
+      if (*v != 1) {
+        reader_.Error(version, absl::StrCat("version: ", *v,
+                                            " is not supported; expected 1"));
+      }
+      policy_.version = static_cast<int>(*v);
+    }
+  }
+
+  // Reads map[key] into *out if present, as an integer in [min, max].
+  template <typename T>
+  void OptionalInteger(const YAML::Node& map, const char* key,
+                       absl::string_view what, int64_t min, int64_t max,
+                       T* out) {
+    const YAML::Node n = map[key];
+    if (!n.IsDefined()) return;
+    if (std::optional<int64_t> v =
+            reader_.Integer(n, absl::StrCat(what, ".", key), min, max)) {
+      *out = static_cast<T>(*v);
+    }
+  }
+
+  void ParseSettings(const YAML::Node& node) {
+    if (!reader_.ExpectMap(node, "settings")) return;
+    reader_.CheckKeys(node, "settings",
+                      {"max_flows", "unknown_interface", "revalidate_on_change",
+                       "max_groups_per_interface", "max_rules_per_group",
+                       "timeouts"});
+    Settings& s = policy_.settings;
+    OptionalInteger(node, "max_flows", "settings", 1, kMaxFlows, &s.max_flows);
+    OptionalInteger(node, "max_groups_per_interface", "settings", 1,
+                    kMaxGroupsPerInterface, &s.max_groups_per_interface);
+    OptionalInteger(node, "max_rules_per_group", "settings", 1,
+                    kMaxRulesPerGroup, &s.max_rules_per_group);
+    if (const YAML::Node n = node["unknown_interface"]; n.IsDefined()) {
+      std::optional<std::string> v =
+          reader_.String(n, "settings.unknown_interface");
+      if (v == "drop") {
+        s.unknown_interface = UnknownInterfaceAction::kDrop;
+      } else if (v == "pass") {
+        s.unknown_interface = UnknownInterfaceAction::kPass;
+      } else if (v) {
+        reader_.Error(n, absl::StrCat("settings.unknown_interface: '", *v,
+                                      "' is not an action; expected drop or "
+                                      "pass"));
+      }
+    }
+    if (const YAML::Node n = node["revalidate_on_change"]; n.IsDefined()) {
+      if (std::optional<bool> v =
+              reader_.Bool(n, "settings.revalidate_on_change")) {
+        s.revalidate_on_change = *v;
+      }
+    }
+    if (const YAML::Node n = node["timeouts"]; n.IsDefined()) {
+      ParseTimeouts(n);
+    }
+  }
+
+  void ParseTimeouts(const YAML::Node& node) {
+    const char* what = "settings.timeouts";
+    if (!reader_.ExpectMap(node, what)) return;
+    reader_.CheckKeys(node, what,
+                      {"tcp_established", "tcp_transitory", "udp",
+                       "udp_stream", "icmp", "other"});
+    Timeouts& t = policy_.settings.timeouts;
+    OptionalInteger(node, "tcp_established", what, 1, kMaxTimeoutSeconds,
+                    &t.tcp_established);
+    OptionalInteger(node, "tcp_transitory", what, 1, kMaxTimeoutSeconds,
+                    &t.tcp_transitory);
+    OptionalInteger(node, "udp", what, 1, kMaxTimeoutSeconds, &t.udp);
+    OptionalInteger(node, "udp_stream", what, 1, kMaxTimeoutSeconds,
+                    &t.udp_stream);
+    OptionalInteger(node, "icmp", what, 1, kMaxTimeoutSeconds, &t.icmp);
+    OptionalInteger(node, "other", what, 1, kMaxTimeoutSeconds, &t.other);
+  }
+
+  // A name key of a free-form map (group, prefix list, interface).
+  std::optional<std::string> Name(const YAML::Node& key,
+                                  absl::string_view what) {
+    std::optional<std::string> name = reader_.String(key, what);
+    if (name && name->empty()) {
+      reader_.Error(key, absl::StrCat(what, ": a name cannot be empty"));
+      return std::nullopt;
+    }
+    return name;
+  }
+
+  std::vector<Cidr> ParseCidrs(const YAML::Node& node, absl::string_view what) {
+    std::vector<Cidr> cidrs;
+    for (const auto& [item, text] : reader_.StringOrList(node, what)) {
+      absl::StatusOr<Cidr> cidr = ParseCidr(text);
+      if (cidr.ok()) {
+        cidrs.push_back(*cidr);
+      } else {
+        reader_.Error(item, absl::StrCat(what, ": ", cidr.status().message()));
+      }
+    }
+    return cidrs;
+  }
+
+  void ParsePrefixLists(const YAML::Node& node) {
+    if (!reader_.ExpectMap(node, "prefix_lists")) return;
+    reader_.CheckKeys(node, "prefix_lists", {});
+    for (const auto& entry : node) {
+      std::optional<std::string> name = Name(entry.first, "prefix_lists");
+      if (!name) continue;
+      PrefixList& list = policy_.prefix_lists[*name];
+      list.name = *name;
+      list.location = reader_.Where(entry.first);
+      std::string what = absl::StrCat("prefix_lists.", *name);
+      if (entry.second.IsNull()) continue;  // an empty list
+      list.cidrs = ParseCidrs(entry.second, what);
+    }
+  }
+
+  void ParseGroups(const YAML::Node& node) {
+    if (!reader_.ExpectMap(node, "security_groups")) return;
+    reader_.CheckKeys(node, "security_groups", {});
+    for (const auto& entry : node) {
+      std::optional<std::string> name = Name(entry.first, "security_groups");
+      if (!name) continue;
+      // Registered even if its body has errors, so that references to it
+      // do not add follow-on errors.
+      SecurityGroup& group = policy_.security_groups[*name];
+      group.name = *name;
+      group.location = reader_.Where(entry.first);
+      std::string what = absl::StrCat("security_groups.", *name);
+      const YAML::Node& body = entry.second;
+      if (body.IsNull()) continue;  // `sg-x:` alone: a new, empty group
+      if (!reader_.ExpectMap(body, what)) continue;
+      reader_.CheckKeys(body, what, {"description", "ingress", "egress"});
+      if (const YAML::Node n = body["description"]; n.IsDefined()) {
+        group.description =
+            reader_.String(n, absl::StrCat(what, ".description"))
+                .value_or("");
+      }
+      for (Direction d : {Direction::kIngress, Direction::kEgress}) {
+        const YAML::Node rules = body[std::string(DirectionName(d))];
+        if (!rules.IsDefined()) continue;
+        if (d == Direction::kEgress) group.egress_omitted = false;
+        std::string list_what = absl::StrCat(what, ".", DirectionName(d));
+        if (!reader_.ExpectSequence(rules, list_what)) continue;
+        for (size_t i = 0; i < rules.size(); ++i) {
+          std::optional<Rule> rule =
+              ParseRule(rules[i], absl::StrCat(list_what, "[", i, "]"));
+          if (rule) group.rules(d).push_back(std::move(*rule));
+        }
+      }
+    }
+  }
+
+  void ParsePorts(const YAML::Node& node, absl::string_view what, Rule& rule) {
+    std::optional<std::string> text = reader_.String(node, what);
+    if (!text) return;
+    if (*text == "all") return;  // the default 0-65535
+    size_t dash = text->find('-');
+    std::string low_text = text->substr(0, dash);
+    std::string high_text =
+        dash == std::string::npos ? low_text : text->substr(dash + 1);
+    int64_t low = 0, high = 0;
+    auto is_number = [](const std::string& s) {
+      return !s.empty() && s.find_first_not_of("0123456789") == std::string::npos;
+    };
+    if (!is_number(low_text) || !is_number(high_text) ||
+        !absl::SimpleAtoi(low_text, &low) ||
+        !absl::SimpleAtoi(high_text, &high)) {
+      reader_.Error(node, absl::StrCat(what, ": '", *text,
+                                       "' is not a port; expected a port, "
+                                       "LOW-HIGH, or all"));
+      return;
+    }
+    if (low > 65535 || high > 65535) {
+      reader_.Error(node, absl::StrCat(what, ": ", *text,
+                                       " is out of range; expected ports "
+                                       "from 0 to 65535"));
+      return;
+    }
+    if (low > high) {
+      reader_.Error(node, absl::StrCat(what, ": range ", *text,
+                                       " is reversed; expected LOW-HIGH with "
+                                       "LOW <= HIGH"));
+      return;
+    }
+    rule.port_low = static_cast<uint16_t>(low);
+    rule.port_high = static_cast<uint16_t>(high);
+  }
+
+  std::optional<Rule> ParseRule(const YAML::Node& node,
+                                const std::string& what) {
+    if (!reader_.ExpectMap(node, what)) return std::nullopt;
+    reader_.CheckKeys(node, what,
+                      {"protocol", "ports", "icmp_type", "icmp_code", "cidr",
+                       "prefix_list", "security_group", "description"});
+    Rule rule;
+    rule.location = reader_.Where(node);
+    bool ok = true;
+
+    const YAML::Node protocol = node["protocol"];
+    if (!protocol.IsDefined()) {
+      reader_.Error(node, absl::StrCat(what, ": protocol is missing; expected "
+                                             "tcp, udp, icmp, icmpv6, all or "
+                                             "a number"));
+      ok = false;
+    } else if (std::optional<std::string> text =
+                   reader_.String(protocol, what + ".protocol")) {
+      if (std::optional<int> p = ParseProtocol(*text)) {
+        rule.protocol = *p;
+      } else {
+        reader_.Error(protocol,
+                      absl::StrCat(what, ".protocol: '", *text,
+                                   "' is not a protocol; expected tcp, udp, "
+                                   "icmp, icmpv6, all, -1 or 0 to 255"));
+        ok = false;
+      }
+    } else {
+      ok = false;
+    }
+
+    if (const YAML::Node ports = node["ports"]; ports.IsDefined()) {
+      if (ok && !HasPorts(rule.protocol)) {
+        reader_.Error(ports, absl::StrCat(what, ".ports: protocol ",
+                                          ProtocolName(rule.protocol),
+                                          " has no ports; only tcp and udp "
+                                          "have"));
+        ok = false;
+      } else {
+        ParsePorts(ports, what + ".ports", rule);
+      }
+    }
+    for (const char* key : {"icmp_type", "icmp_code"}) {
+      const YAML::Node n = node[key];
+      if (!n.IsDefined()) continue;
+      std::string key_what = absl::StrCat(what, ".", key);
+      if (ok && !HasIcmpFields(rule.protocol)) {
+        reader_.Error(n, absl::StrCat(key_what, ": only icmp and icmpv6 have ",
+                                      "an ICMP type and code; protocol is ",
+                                      ProtocolName(rule.protocol)));
+        ok = false;
+        continue;
+      }
+      if (std::optional<int64_t> v = reader_.Integer(n, key_what, -1, 255)) {
+        (std::string(key) == "icmp_type" ? rule.icmp_type : rule.icmp_code) =
+            static_cast<int>(*v);
+      }
+    }
+    if (rule.icmp_type == kIcmpAny && rule.icmp_code != kIcmpAny) {
+      reader_.Error(node["icmp_code"],
+                    absl::StrCat(what, ".icmp_code: ", rule.icmp_code,
+                                 " needs a type; a type of -1 (any) requires "
+                                 "a code of -1"));
+      ok = false;
+    }
+
+    ok = ParseRemote(node, what, rule) && ok;
+    if (const YAML::Node n = node["description"]; n.IsDefined()) {
+      rule.description =
+          reader_.String(n, what + ".description").value_or("");
+    }
+    if (!ok) return std::nullopt;
+    return rule;
+  }
+
+  bool ParseRemote(const YAML::Node& node, const std::string& what,
+                   Rule& rule) {
+    std::vector<std::string> given;
+    for (const char* key : {"cidr", "prefix_list", "security_group"}) {
+      if (node[key].IsDefined()) given.push_back(key);
+    }
+    if (given.size() != 1) {
+      reader_.Error(node, absl::StrCat(
+          what, given.empty() ? ": no remote" :
+                absl::StrCat(": both ", absl::StrJoin(given, " and ")),
+          "; expected exactly one of cidr, prefix_list or security_group"));
+      return false;
+    }
+    const YAML::Node value = node[given[0]];
+    std::string key_what = absl::StrCat(what, ".", given[0]);
+    if (given[0] == "cidr") {
+      rule.remote_kind = RemoteKind::kCidr;
+      size_t errors = reader_.diagnostics().errors().size();
+      rule.cidrs = ParseCidrs(value, key_what);
+      if (reader_.diagnostics().errors().size() != errors) return false;
+      if (rule.cidrs.empty()) {
+        reader_.Error(value, key_what + ": expected at least one CIDR");
+        return false;
+      }
+      return true;
+    }
+    rule.remote_kind = given[0] == "prefix_list" ? RemoteKind::kPrefixList
+                                                 : RemoteKind::kSecurityGroup;
+    rule.remote_location = reader_.Where(value);
+    std::optional<std::string> name = reader_.String(value, key_what);
+    if (!name) return false;
+    rule.remote_name = *name;
+    return true;
+  }
+
+  void ParseInterfaces(const YAML::Node& node) {
+    if (!reader_.ExpectMap(node, "interfaces")) return;
+    reader_.CheckKeys(node, "interfaces", {});
+    for (const auto& entry : node) {
+      std::optional<std::string> name = Name(entry.first, "interfaces");
+      if (!name) continue;
+      Interface& interface = policy_.interfaces[*name];
+      interface.name = *name;
+      interface.location = reader_.Where(entry.first);
+      std::string what = absl::StrCat("interfaces.", *name);
+      const YAML::Node& body = entry.second;
+      if (!reader_.ExpectMap(body, what)) continue;
+      reader_.CheckKeys(body, what,
+                        {"addresses", "security_groups", "node", "vlan",
+                         "description"});
+      const YAML::Node addresses = body["addresses"];
+      if (!addresses.IsDefined()) {
+        reader_.Error(entry.first,
+                      what + ": addresses is missing; expected one or more "
+                             "IPv4/IPv6 addresses");
+      } else {
+        for (const auto& [item, text] :
+             reader_.StringOrList(addresses, what + ".addresses")) {
+          absl::StatusOr<IpAddress> ip = ParseIpAddress(text);
+          if (ip.ok()) {
+            interface.addresses.push_back(*ip);
+            interface.address_locations.push_back(reader_.Where(item));
+          } else if (text.find('/') != std::string::npos) {
+            reader_.Error(item, absl::StrCat(what, ".addresses: '", text,
+                                             "' is a prefix; expected a plain "
+                                             "address"));
+          } else {
+            reader_.Error(item, absl::StrCat(what, ".addresses: ",
+                                             ip.status().message()));
+          }
+        }
+      }
+      if (const YAML::Node n = body["security_groups"]; n.IsDefined()) {
+        auto names = reader_.StringOrList(n, what + ".security_groups");
+        if (names.empty() && n.IsSequence()) {
+          reader_.Error(n, what + ".security_groups: expected at least one "
+                                  "group (omit the key for [default])");
+        }
+        for (const auto& [item, group] : names) {
+          interface.security_groups.push_back(group);
+          interface.group_locations.push_back(reader_.Where(item));
+        }
+      }
+      if (const YAML::Node n = body["node"]; n.IsDefined()) {
+        if (std::optional<std::string> v = reader_.String(n, what + ".node")) {
+          interface.node = *v;
+        }
+      }
+      if (const YAML::Node n = body["vlan"]; n.IsDefined()) {
+        if (std::optional<int64_t> v =
+                reader_.Integer(n, what + ".vlan", 0, 4095)) {
+          interface.vlan = static_cast<uint16_t>(*v);
+        }
+      }
+    }
+  }
+
+  YamlReader reader_;
+  Policy& policy_;
+};
+
+absl::StatusOr<std::string> ReadFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    return absl::NotFoundError(
+        absl::StrCat(path, ": cannot read: ", std::strerror(errno)));
+  }
+  std::ostringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+}  // namespace
+
+void ParsePolicyYaml(absl::string_view yaml, absl::string_view file_name,
+                     Policy& policy, Diagnostics& diagnostics) {
+  try {
+    PolicyParser(file_name, diagnostics, policy).Parse(yaml);
+  } catch (const YAML::Exception& e) {
+    // The parser only indexes nodes it has checked, so this is a yaml-cpp
+    // surprise; it still must not escape as an exception.
+    diagnostics.Error({std::string(file_name), e.mark.line + 1,
+                       e.mark.column + 1},
+                      absl::StrCat("cannot read this YAML: ", e.msg));
+  }
+}
+
+absl::StatusOr<Policy> LoadPolicyString(absl::string_view yaml,
+                                        absl::string_view file_name) {
+  Policy policy;
+  Diagnostics diagnostics;
+  ParsePolicyYaml(yaml, file_name, policy, diagnostics);
+  FinalizePolicy(policy, diagnostics);
+  if (!diagnostics.empty()) return diagnostics.ToStatus();
+  return policy;
+}
+
+absl::StatusOr<Policy> LoadPolicyFile(const std::string& path,
+                                      const LoadOptions& options) {
+  absl::StatusOr<std::string> yaml = ReadFile(path);
+  if (!yaml.ok()) return yaml.status();
+  Policy policy;
+  Diagnostics diagnostics;
+  ParsePolicyYaml(*yaml, path, policy, diagnostics);
+  if (options.aws_json_path) {
+    absl::StatusOr<std::string> json = ReadFile(*options.aws_json_path);
+    if (!json.ok()) return json.status();
+    ParseAwsSecurityGroups(*json, *options.aws_json_path, policy, diagnostics);
+  }
+  FinalizePolicy(policy, diagnostics);
+  if (!diagnostics.empty()) return diagnostics.ToStatus();
+  return policy;
+}
+
+}  // namespace sgate::rules

@@ -21,19 +21,19 @@ std::string SourcePath(const std::string& relative) {
   return std::string(root ? root : ".") + "/" + relative;
 }
 
-struct Run {
+struct CommandResult {
   int status;
   std::string out;
   std::string err;
 };
 
-Run Check(std::vector<std::string> args) {
+CommandResult Check(std::vector<std::string> args) {
   std::ostringstream out, err;
   int status = RunCheck(args, out, err);
   return {status, out.str(), err.str()};
 }
 
-Run Trace(std::vector<std::string> args) {
+CommandResult Trace(std::vector<std::string> args) {
   std::ostringstream out, err;
   int status = RunTrace(args, out, err);
   return {status, out.str(), err.str()};
@@ -53,7 +53,7 @@ TEST(CheckCommandTest, AcceptsEveryExamplePolicy) {
       args.push_back("--aws-json");
       args.push_back(json.string());
     }
-    Run run = Check(args);
+    CommandResult run = Check(args);
     EXPECT_EQ(run.status, 0) << entry.path() << "\n" << run.err;
     EXPECT_THAT(run.out, HasSubstr(": OK")) << entry.path();
     ++checked;
@@ -62,7 +62,7 @@ TEST(CheckCommandTest, AcceptsEveryExamplePolicy) {
 }
 
 TEST(CheckCommandTest, SummarisesWebTier) {
-  Run run = Check({SourcePath("examples/web-tier.yaml")});
+  CommandResult run = Check({SourcePath("examples/web-tier.yaml")});
   ASSERT_EQ(run.status, 0) << run.err;
   // sg-lb, sg-web, sg-db and the implicit default group.
   EXPECT_THAT(run.out, HasSubstr("security groups: 4 (1 implicit)"));
@@ -74,7 +74,7 @@ TEST(CheckCommandTest, SummarisesWebTier) {
 }
 
 TEST(CheckCommandTest, JsonSummaryCountsExpandedEntries) {
-  Run run = Check({SourcePath("examples/web-tier.yaml"), "--json"});
+  CommandResult run = Check({SourcePath("examples/web-tier.yaml"), "--json"});
   ASSERT_EQ(run.status, 0) << run.err;
   // Ingress IPv4 entries: sg-lb 0.0.0.0/0 (1); sg-web: sg-lb member
   // 192.0.2.7 (1), pl-corp v4 (1), icmp 198.51.100.0/24 (1); sg-db: sg-web
@@ -88,14 +88,14 @@ TEST(CheckCommandTest, JsonSummaryCountsExpandedEntries) {
 }
 
 TEST(CheckCommandTest, NodeChangesWhatIsEnforced) {
-  Run run = Check({SourcePath("examples/web-tier.yaml"), "--node", "host-b"});
+  CommandResult run = Check({SourcePath("examples/web-tier.yaml"), "--node", "host-b"});
   ASSERT_EQ(run.status, 0) << run.err;
   EXPECT_THAT(run.out, HasSubstr("5 enforced on node host-b"));
 }
 
 TEST(CheckCommandTest, RejectsBrokenFileWithEveryErrorLocated) {
   std::string path = SourcePath("tests/control/data/broken.yaml");
-  Run run = Check({path});
+  CommandResult run = Check({path});
   EXPECT_EQ(run.status, 1);
   EXPECT_THAT(run.out, IsEmpty());
   EXPECT_THAT(run.err, AllOf(HasSubstr(path + ":3:"),    // drop | pass
@@ -111,7 +111,7 @@ TEST(CheckCommandTest, RejectsBrokenFileWithEveryErrorLocated) {
 }
 
 TEST(CheckCommandTest, MissingFileIsAnError) {
-  Run run = Check({"/nonexistent/policy.yaml"});
+  CommandResult run = Check({"/nonexistent/policy.yaml"});
   EXPECT_EQ(run.status, 1);
   EXPECT_THAT(run.err, HasSubstr("/nonexistent/policy.yaml"));
 }
@@ -119,7 +119,7 @@ TEST(CheckCommandTest, MissingFileIsAnError) {
 TEST(CheckCommandTest, UsageErrors) {
   EXPECT_EQ(Check({}).status, 1);
   EXPECT_EQ(Check({"a.yaml", "b.yaml"}).status, 1);
-  Run run = Check({"a.yaml", "--frobnicate"});
+  CommandResult run = Check({"a.yaml", "--frobnicate"});
   EXPECT_EQ(run.status, 1);
   EXPECT_THAT(run.err, HasSubstr("unknown option --frobnicate"));
   EXPECT_THAT(Check({"a.yaml", "--node"}).err, HasSubstr("needs a value"));
@@ -127,7 +127,7 @@ TEST(CheckCommandTest, UsageErrors) {
 
 TEST(TraceCommandTest, AllowNamesTheRuleAndItsLocation) {
   std::string path = SourcePath("examples/web-tier.yaml");
-  Run run = Trace({path, "--in", "198.51.100.10", "203.0.113.9", "tcp", "22"});
+  CommandResult run = Trace({path, "--in", "198.51.100.10", "203.0.113.9", "tcp", "22"});
   EXPECT_EQ(run.status, 0) << run.err;
   EXPECT_THAT(run.out, HasSubstr("interface: eni-web-1 (groups sg-web)"));
   EXPECT_THAT(run.out, HasSubstr("verdict:   ALLOW, by 1 rule"));
@@ -139,7 +139,7 @@ TEST(TraceCommandTest, AllowNamesTheRuleAndItsLocation) {
 TEST(TraceCommandTest, DenyExitsThree) {
   std::string path = SourcePath("examples/web-tier.yaml");
   // SSH from outside pl-corp.
-  Run run = Trace({path, "--in", "198.51.100.10", "192.0.2.99", "tcp", "22"});
+  CommandResult run = Trace({path, "--in", "198.51.100.10", "192.0.2.99", "tcp", "22"});
   EXPECT_EQ(run.status, kExitDenied);
   EXPECT_THAT(run.out, HasSubstr("verdict:   DENY"));
   // The database starts no connections (egress: []).
@@ -150,7 +150,7 @@ TEST(TraceCommandTest, DenyExitsThree) {
 TEST(TraceCommandTest, ReferencedGroupMemberOnAnotherNode) {
   std::string path = SourcePath("examples/web-tier.yaml");
   // 192.0.2.7 is eni-lb-1 on host-b, a member of sg-lb.
-  Run run =
+  CommandResult run =
       Trace({path, "--in", "198.51.100.11", "192.0.2.7", "tcp", "8080"});
   EXPECT_EQ(run.status, 0) << run.out << run.err;
   EXPECT_THAT(run.out, HasSubstr("from group sg-lb"));
@@ -175,7 +175,7 @@ TEST(TraceCommandTest, IcmpTypeAndCode) {
 
 TEST(TraceCommandTest, JsonOutput) {
   std::string path = SourcePath("examples/web-tier.yaml");
-  Run run = Trace({path, "--in", "198.51.100.10", "203.0.113.9", "tcp", "22",
+  CommandResult run = Trace({path, "--in", "198.51.100.10", "203.0.113.9", "tcp", "22",
                    "--json"});
   EXPECT_EQ(run.status, 0) << run.err;
   EXPECT_THAT(run.out, HasSubstr(R"("verdict":"allow")"));
@@ -209,7 +209,7 @@ TEST(TraceCommandTest, BadPacketsAreUsageErrors) {
       Trace({path, "--in", "198.51.100.10", "203.0.113.9", "icmp", "8/256"})
           .err,
       HasSubstr("TYPE/CODE"));
-  Run ok = Trace({path, "--in", "198.51.100.10", "203.0.113.9", "47"});
+  CommandResult ok = Trace({path, "--in", "198.51.100.10", "203.0.113.9", "47"});
   EXPECT_EQ(ok.status, kExitDenied) << ok.err;
   EXPECT_THAT(ok.err, Not(HasSubstr("sgatectl")));
 }
