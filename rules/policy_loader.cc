@@ -37,8 +37,9 @@ class PolicyParser {
     std::optional<YAML::Node> root = reader_.Parse(text);
     if (!root) return;
     if (!root->IsDefined() || root->IsNull()) {
-      reader_.Error(*root, "the policy is empty; expected a map starting "
-                           "with 'version: 1'");
+      reader_.diagnostics().Error({reader_.file(), 1, 1},
+                                  "the policy is empty; expected a map "
+                                  "starting with 'version: 1'");
       return;
     }
     if (!reader_.ExpectMap(*root, "policy")) return;
