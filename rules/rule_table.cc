@@ -1,0 +1,618 @@
+#include "rules/rule_table.h"
+
+#include <rte_acl.h>
+#include <rte_byteorder.h>
+#include <rte_errno.h>
+#include <rte_fib.h>
+#include <rte_fib6.h>
+#include <rte_malloc.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstring>
+#include <map>
+#include <set>
+
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+
+namespace sgate::rules {
+namespace {
+
+// The per-packet ACL input, built on the stack for each burst. rte_acl
+// reads its input in network byte order (rules are given in host order)
+// and in 4-byte groups ("input indexes"), the first field being one byte.
+struct AclKey4 {
+  uint8_t protocol;       // input 0
+  uint8_t pad0[3];
+  uint16_t group_set;     // input 1
+  uint16_t address_class;
+  uint32_t remote;        // input 2
+  uint16_t port;          // input 3 (bytes 14-15 read but unused)
+  uint16_t pad1;
+};
+static_assert(sizeof(AclKey4) == 16);
+
+struct AclKey6 {
+  uint8_t protocol;       // input 0
+  uint8_t pad0[3];
+  uint16_t group_set;     // input 1
+  uint16_t address_class;
+  uint8_t remote[16];     // inputs 2-5
+  uint16_t port;          // input 6
+  uint16_t pad1;
+};
+static_assert(sizeof(AclKey6) == 28);
+
+enum AclField4 { kProto4, kGroupSet4, kClass4, kRemote4, kPort4, kFields4 };
+enum AclField6 {
+  kProto6,
+  kGroupSet6,
+  kClass6,
+  kRemote6,  // four 32-bit words: kRemote6 .. kRemote6 + 3
+  kPort6 = kRemote6 + 4,
+  kFields6
+};
+
+RTE_ACL_RULE_DEF(AclRule4, kFields4);
+RTE_ACL_RULE_DEF(AclRule6, kFields6);
+
+template <Family kFamily>
+struct AclLayout;
+
+template <>
+struct AclLayout<Family::kIPv4> {
+  using Key = AclKey4;
+  using Rule = AclRule4;
+  static constexpr uint32_t kFields = kFields4;
+};
+template <>
+struct AclLayout<Family::kIPv6> {
+  using Key = AclKey6;
+  using Rule = AclRule6;
+  static constexpr uint32_t kFields = kFields6;
+};
+
+rte_acl_field_def Def(uint8_t type, uint8_t size, uint8_t field,
+                      uint8_t input, uint32_t offset) {
+  rte_acl_field_def d{};
+  d.type = type;
+  d.size = size;
+  d.field_index = field;
+  d.input_index = input;
+  d.offset = offset;
+  return d;
+}
+
+void FieldDefs(Family family, rte_acl_config& config) {
+  if (family == Family::kIPv4) {
+    config.num_fields = kFields4;
+    config.defs[kProto4] = Def(RTE_ACL_FIELD_TYPE_BITMASK, 1, kProto4, 0,
+                               offsetof(AclKey4, protocol));
+    config.defs[kGroupSet4] = Def(RTE_ACL_FIELD_TYPE_RANGE, 2, kGroupSet4, 1,
+                                  offsetof(AclKey4, group_set));
+    config.defs[kClass4] = Def(RTE_ACL_FIELD_TYPE_RANGE, 2, kClass4, 1,
+                               offsetof(AclKey4, address_class));
+    config.defs[kRemote4] = Def(RTE_ACL_FIELD_TYPE_MASK, 4, kRemote4, 2,
+                                offsetof(AclKey4, remote));
+    config.defs[kPort4] = Def(RTE_ACL_FIELD_TYPE_RANGE, 2, kPort4, 3,
+                              offsetof(AclKey4, port));
+    return;
+  }
+  config.num_fields = kFields6;
+  config.defs[kProto6] = Def(RTE_ACL_FIELD_TYPE_BITMASK, 1, kProto6, 0,
+                             offsetof(AclKey6, protocol));
+  config.defs[kGroupSet6] = Def(RTE_ACL_FIELD_TYPE_RANGE, 2, kGroupSet6, 1,
+                                offsetof(AclKey6, group_set));
+  config.defs[kClass6] = Def(RTE_ACL_FIELD_TYPE_RANGE, 2, kClass6, 1,
+                             offsetof(AclKey6, address_class));
+  for (int w = 0; w < 4; ++w) {
+    config.defs[kRemote6 + w] =
+        Def(RTE_ACL_FIELD_TYPE_MASK, 4, kRemote6 + w, 2 + w,
+            offsetof(AclKey6, remote) + 4 * w);
+  }
+  config.defs[kPort6] = Def(RTE_ACL_FIELD_TYPE_RANGE, 2, kPort6, 6,
+                            offsetof(AclKey6, port));
+}
+
+uint32_t Word(const IpAddress& a, int w) {
+  return static_cast<uint32_t>(a.bytes[4 * w]) << 24 |
+         static_cast<uint32_t>(a.bytes[4 * w + 1]) << 16 |
+         static_cast<uint32_t>(a.bytes[4 * w + 2]) << 8 | a.bytes[4 * w + 3];
+}
+
+// Common fields of one ACL rule (host byte order, as rte_acl wants).
+template <typename AclRule>
+void FillCommon(const MatchEntry& e, int proto, int group_set, int klass,
+                int port, AclRule& r) {
+  r.data.category_mask = 1;
+  // Every rule allows, so any match decides: equal priorities.
+  r.data.priority = RTE_ACL_MIN_PRIORITY;
+  r.data.userdata = e.rule_id + 1;  // 0 means "no match" to rte_acl
+  if (e.protocol == kProtocolAll) {
+    r.field[proto].value.u8 = 0;
+    r.field[proto].mask_range.u8 = 0;
+  } else {
+    r.field[proto].value.u8 = static_cast<uint8_t>(e.protocol);
+    r.field[proto].mask_range.u8 = 0xff;
+  }
+  r.field[group_set].value.u16 = e.group_set;
+  r.field[group_set].mask_range.u16 = e.group_set;
+  if (e.by_class) {
+    r.field[klass].value.u16 = e.address_class;
+    r.field[klass].mask_range.u16 = e.address_class;
+  } else {
+    r.field[klass].value.u16 = 0;
+    r.field[klass].mask_range.u16 = 0xffff;
+  }
+  r.field[port].value.u16 = e.port_low;
+  r.field[port].mask_range.u16 = e.port_high;
+}
+
+void FillRule(const MatchEntry& e, AclRule4& r) {
+  FillCommon(e, kProto4, kGroupSet4, kClass4, kPort4, r);
+  r.field[kRemote4].value.u32 = Word(e.remote.address, 0);
+  r.field[kRemote4].mask_range.u32 = e.remote.prefix_length;
+}
+
+void FillRule(const MatchEntry& e, AclRule6& r) {
+  FillCommon(e, kProto6, kGroupSet6, kClass6, kPort6, r);
+  for (int w = 0; w < 4; ++w) {
+    int bits = std::clamp(e.remote.prefix_length - 32 * w, 0, 32);
+    r.field[kRemote6 + w].value.u32 = Word(e.remote.address, w);
+    r.field[kRemote6 + w].mask_range.u32 = static_cast<uint32_t>(bits);
+  }
+}
+
+enum rte_acl_classify_alg ToAlg(AclMethod m) {
+  switch (m) {
+    case AclMethod::kAuto:
+      return RTE_ACL_CLASSIFY_DEFAULT;
+    case AclMethod::kScalar:
+      return RTE_ACL_CLASSIFY_SCALAR;
+    case AclMethod::kSse:
+      return RTE_ACL_CLASSIFY_SSE;
+    case AclMethod::kAvx2:
+      return RTE_ACL_CLASSIFY_AVX2;
+    case AclMethod::kAvx512x16:
+      return RTE_ACL_CLASSIFY_AVX512X16;
+    case AclMethod::kAvx512x32:
+      return RTE_ACL_CLASSIFY_AVX512X32;
+  }
+  return RTE_ACL_CLASSIFY_DEFAULT;
+}
+
+// Bytes allocated from DPDK's heaps, all sockets.
+size_t DpdkHeapBytes() {
+  size_t total = 0;
+  for (unsigned i = 0; i < rte_socket_count(); ++i) {
+    rte_malloc_socket_stats s{};
+    if (rte_malloc_get_socket_stats(rte_socket_id_by_idx(i), &s) == 0) {
+      total += s.heap_allocsz_bytes;
+    }
+  }
+  return total;
+}
+
+// Max next hop / tbl8 count of a 2-byte FIB entry (one bit flags a tbl8).
+constexpr uint32_t kFib2ByteLimit = (1u << 15) - 1;
+
+inline uint32_t HostV4(const IpAddress& a) { return Word(a, 0); }
+
+}  // namespace
+
+absl::string_view AclMethodName(AclMethod method) {
+  switch (method) {
+    case AclMethod::kAuto:
+      return "auto";
+    case AclMethod::kScalar:
+      return "scalar";
+    case AclMethod::kSse:
+      return "sse";
+    case AclMethod::kAvx2:
+      return "avx2";
+    case AclMethod::kAvx512x16:
+      return "avx512x16";
+    case AclMethod::kAvx512x32:
+      return "avx512x32";
+  }
+  return "?";
+}
+
+std::optional<AclMethod> ParseAclMethod(absl::string_view name) {
+  for (AclMethod m : {AclMethod::kAuto, AclMethod::kScalar, AclMethod::kSse,
+                      AclMethod::kAvx2, AclMethod::kAvx512x16,
+                      AclMethod::kAvx512x32}) {
+    if (AclMethodName(m) == name) return m;
+  }
+  return std::nullopt;
+}
+
+absl::StatusOr<std::unique_ptr<RuleTable>> RuleTable::Build(
+    const Policy& policy, const RuleTableOptions& options) {
+  auto start = std::chrono::steady_clock::now();
+  absl::StatusOr<CompiledPolicy> compiled =
+      CompilePolicy(policy, options.compile);
+  if (!compiled.ok()) return compiled.status();
+  double compile_seconds = std::chrono::duration<double>(
+                               std::chrono::steady_clock::now() - start)
+                               .count();
+  absl::StatusOr<std::unique_ptr<RuleTable>> table = Build(*compiled, options);
+  if (table.ok()) {
+    (*table)->stats_.compile_seconds = compile_seconds;
+    (*table)->stats_.build_seconds += compile_seconds;
+  }
+  return table;
+}
+
+absl::StatusOr<std::unique_ptr<RuleTable>> RuleTable::Build(
+    const CompiledPolicy& compiled, const RuleTableOptions& options) {
+  auto start = std::chrono::steady_clock::now();
+  size_t heap_before = DpdkHeapBytes();
+  std::unique_ptr<RuleTable> table(new RuleTable());
+  if (absl::Status s = table->BuildFromCompiled(compiled, options); !s.ok()) {
+    return s;  // the destructor frees whatever was created
+  }
+  RuleTableStats& st = table->stats_;
+  st.memory_bytes = DpdkHeapBytes() - heap_before;
+  for (int f = 0; f < 2; ++f) {
+    st.memory_bytes += table->address_info_[f].size() * sizeof(AddressInfo) +
+                       table->locals_[f].size() * sizeof(Local);
+  }
+  st.build_seconds = std::chrono::duration<double>(
+                         std::chrono::steady_clock::now() - start)
+                         .count();
+  return table;
+}
+
+RuleTable::~RuleTable() {
+  for (auto& per_family : acl_) {
+    for (rte_acl_ctx* ctx : per_family) {
+      if (ctx != nullptr) rte_acl_free(ctx);
+    }
+  }
+  if (fib4_ != nullptr) rte_fib_free(fib4_);
+  if (fib6_ != nullptr) rte_fib6_free(fib6_);
+}
+
+absl::Status RuleTable::BuildFromCompiled(const CompiledPolicy& compiled,
+                                          const RuleTableOptions& options) {
+  // Tables coexist during an RCU swap, and DPDK object names are global:
+  // each table gets its own prefix.
+  static std::atomic<uint32_t> next_id{0};
+  name_ = absl::StrCat("sg", getpid() % 100000, "-", next_id++);
+
+  unknown_decision_ =
+      compiled.unknown_interface == UnknownInterfaceAction::kPass
+          ? Decision::kUnknownInterfacePassed
+          : Decision::kUnknownInterfaceDropped;
+  for (const CompiledInterface& i : compiled.interfaces) {
+    interface_names_.push_back(i.name);
+  }
+  stats_.interfaces = static_cast<uint32_t>(compiled.interfaces.size());
+  stats_.group_sets = static_cast<uint32_t>(compiled.group_sets.size());
+  stats_.address_classes = compiled.address_class_count;
+
+  if (absl::Status s = BuildFibs(compiled, options.socket_id); !s.ok()) {
+    return s;
+  }
+  for (Family f : {Family::kIPv4, Family::kIPv6}) {
+    for (Direction d : {Direction::kIngress, Direction::kEgress}) {
+      if (absl::Status s = BuildAcl(compiled, f, d, options); !s.ok()) {
+        return s;
+      }
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status RuleTable::BuildFibs(const CompiledPolicy& compiled,
+                                  int socket_id) {
+  // Every address the dataplane looks up: local addresses of enforced
+  // interfaces (→ interface per VLAN) and members of referenced groups
+  // (→ address class). One FIB per family serves both lookups.
+  struct Pending {
+    std::vector<Local> locals;
+    uint16_t address_class = kNoAddressClass;
+  };
+  std::array<std::map<IpAddress, Pending>, 2> pending;
+  for (uint32_t i = 0; i < compiled.interfaces.size(); ++i) {
+    const CompiledInterface& ci = compiled.interfaces[i];
+    uint32_t vlan_key = ci.vlan.has_value() ? *ci.vlan : kUntagged;
+    for (const IpAddress& a : ci.addresses) {
+      std::vector<Local>& locals =
+          pending[static_cast<int>(a.family)][a].locals;
+      // An address belongs to one interface per VLAN; should a policy that
+      // was not validated repeat one, the first interface wins, as in the
+      // reference.
+      bool dup = std::any_of(locals.begin(), locals.end(), [&](const Local& l) {
+        return l.vlan_key == vlan_key;
+      });
+      if (!dup) locals.push_back({vlan_key, i, ci.group_set});
+    }
+  }
+  for (const AddressClassEntry& e : compiled.address_classes) {
+    pending[static_cast<int>(e.address.family)][e.address].address_class =
+        e.address_class;
+    lookup_remote_[static_cast<int>(e.address.family)] = true;
+  }
+
+  for (int f = 0; f < 2; ++f) {
+    for (const auto& [address, p] : pending[f]) {
+      AddressInfo info;
+      info.first_local = static_cast<uint32_t>(locals_[f].size());
+      info.local_count = static_cast<uint16_t>(p.locals.size());
+      info.address_class = p.address_class;
+      locals_[f].insert(locals_[f].end(), p.locals.begin(), p.locals.end());
+      address_info_[f].push_back(info);
+    }
+    stats_.fib_routes[f] = static_cast<uint32_t>(pending[f].size());
+  }
+
+  // IPv4: DIR24_8; a /32 needs one tbl8 group per distinct /24.
+  if (!pending[0].empty()) {
+    std::set<uint32_t> slash24;
+    for (const auto& [a, p] : pending[0]) slash24.insert(HostV4(a) >> 8);
+    uint32_t routes = static_cast<uint32_t>(pending[0].size());
+    uint32_t tbl8 = static_cast<uint32_t>(slash24.size());
+    rte_fib_conf conf{};
+    conf.type = RTE_FIB_DIR24_8;
+    conf.default_nh = 0;
+    conf.max_routes = static_cast<int>(routes);
+    // 2-byte entries halve the 2^24-entry first level (32 MiB, not 64).
+    bool small = routes < kFib2ByteLimit && tbl8 < kFib2ByteLimit;
+    conf.dir24_8.nh_sz = small ? RTE_FIB_DIR24_8_2B : RTE_FIB_DIR24_8_4B;
+    conf.dir24_8.num_tbl8 = tbl8 + 1;
+    std::string name = name_ + "-fib4";
+    fib4_ = rte_fib_create(name.c_str(), socket_id, &conf);
+    if (fib4_ == nullptr) {
+      return absl::ResourceExhaustedError(absl::StrCat(
+          "rte_fib_create(", name, "): ", rte_strerror(rte_errno)));
+    }
+    uint64_t nh = 1;
+    for (const auto& [a, p] : pending[0]) {
+      if (int rc = rte_fib_add(fib4_, HostV4(a), 32, nh++); rc < 0) {
+        return absl::ResourceExhaustedError(
+            absl::StrCat("rte_fib_add(", a.ToString(), "): ", rte_strerror(-rc)));
+      }
+    }
+  }
+  // IPv6: a trie; a /128 needs one tbl8 per distinct prefix of length
+  // 24, 32, ..., 120 on its path.
+  if (!pending[1].empty()) {
+    std::set<std::pair<int, std::array<uint8_t, 16>>> prefixes;
+    for (const auto& [a, p] : pending[1]) {
+      for (int len = 24; len < 128; len += 8) {
+        prefixes.insert({len, MakeCidr(a, len).address.bytes});
+      }
+    }
+    uint32_t routes = static_cast<uint32_t>(pending[1].size());
+    uint32_t tbl8 = static_cast<uint32_t>(prefixes.size());
+    rte_fib6_conf conf{};
+    conf.type = RTE_FIB6_TRIE;
+    conf.default_nh = 0;
+    conf.max_routes = static_cast<int>(routes);
+    bool small = routes < kFib2ByteLimit && tbl8 < kFib2ByteLimit;
+    conf.trie.nh_sz = small ? RTE_FIB6_TRIE_2B : RTE_FIB6_TRIE_4B;
+    conf.trie.num_tbl8 = tbl8 + 1;
+    std::string name = name_ + "-fib6";
+    fib6_ = rte_fib6_create(name.c_str(), socket_id, &conf);
+    if (fib6_ == nullptr) {
+      return absl::ResourceExhaustedError(absl::StrCat(
+          "rte_fib6_create(", name, "): ", rte_strerror(rte_errno)));
+    }
+    uint64_t nh = 1;
+    for (const auto& [a, p] : pending[1]) {
+      if (int rc = rte_fib6_add(fib6_, a.bytes.data(), 128, nh++); rc < 0) {
+        return absl::ResourceExhaustedError(absl::StrCat(
+            "rte_fib6_add(", a.ToString(), "): ", rte_strerror(-rc)));
+      }
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status RuleTable::BuildAcl(const CompiledPolicy& compiled, Family family,
+                                 Direction direction,
+                                 const RuleTableOptions& options) {
+  const std::vector<MatchEntry>& entries = compiled.Entries(family, direction);
+  const int f = static_cast<int>(family);
+  const int d = static_cast<int>(direction);
+  stats_.acl_rules[f][d] = static_cast<uint32_t>(entries.size());
+  if (entries.empty()) return absl::OkStatus();  // nothing can match
+
+  std::string name = absl::StrCat(name_, "-acl", f == 0 ? "4" : "6",
+                                  d == 0 ? "i" : "e");
+  rte_acl_config config{};
+  config.num_categories = 1;
+  FieldDefs(family, config);
+  rte_acl_param param{};
+  param.name = name.c_str();
+  param.socket_id = options.socket_id;
+  param.rule_size = RTE_ACL_RULE_SZ(config.num_fields);
+  param.max_rule_num = static_cast<uint32_t>(entries.size());
+  rte_acl_ctx* ctx = rte_acl_create(&param);
+  if (ctx == nullptr) {
+    return absl::ResourceExhaustedError(absl::StrCat(
+        "rte_acl_create(", name, "): ", rte_strerror(rte_errno)));
+  }
+  acl_[f][d] = ctx;
+
+  auto add = [&](auto rule_tag) -> int {
+    using AclRule = decltype(rule_tag);
+    std::vector<AclRule> rules(entries.size());
+    for (size_t i = 0; i < entries.size(); ++i) FillRule(entries[i], rules[i]);
+    return rte_acl_add_rules(
+        ctx, reinterpret_cast<const rte_acl_rule*>(rules.data()),
+        static_cast<uint32_t>(rules.size()));
+  };
+  int rc = family == Family::kIPv4 ? add(AclRule4{}) : add(AclRule6{});
+  if (rc != 0) {
+    return absl::InternalError(
+        absl::StrCat("rte_acl_add_rules(", name, "): ", rte_strerror(-rc)));
+  }
+  if (rc = rte_acl_build(ctx, &config); rc != 0) {
+    return absl::ResourceExhaustedError(
+        absl::StrCat("rte_acl_build(", name, "): ", rte_strerror(-rc)));
+  }
+
+  if (options.acl_method == AclMethod::kAuto) {
+    // Widest first; rte_acl refuses a method the CPU or EAL's max SIMD
+    // bitwidth does not allow.
+    for (AclMethod m : {AclMethod::kAvx512x32, AclMethod::kAvx512x16,
+                        AclMethod::kAvx2, AclMethod::kSse, AclMethod::kScalar}) {
+      if (rte_acl_set_ctx_classify(ctx, ToAlg(m)) == 0) {
+        stats_.acl_method = m;
+        break;
+      }
+    }
+  } else {
+    if (rc = rte_acl_set_ctx_classify(ctx, ToAlg(options.acl_method));
+        rc != 0) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "acl method ", AclMethodName(options.acl_method),
+          " is not available (CPU, or EAL --force-max-simd-bitwidth): ",
+          rte_strerror(-rc)));
+    }
+    stats_.acl_method = options.acl_method;
+  }
+  return absl::OkStatus();
+}
+
+template <Family kFamily>
+void RuleTable::ClassifyFamily(const PacketKey* keys, const uint8_t* index,
+                               uint32_t n, Classification* out) const {
+  using Key = typename AclLayout<kFamily>::Key;
+  constexpr int f = static_cast<int>(kFamily);
+  const bool lookup_remote = lookup_remote_[f];
+  const uint32_t lookups = lookup_remote ? 2 * n : n;
+
+  // Local addresses in [0, n), remote ones (when classes exist) in [n, 2n).
+  uint64_t hops[2 * kMaxBurst];
+  if constexpr (kFamily == Family::kIPv4) {
+    uint32_t ips[2 * kMaxBurst];
+    for (uint32_t j = 0; j < n; ++j) {
+      ips[j] = HostV4(keys[index[j]].local);
+      if (lookup_remote) ips[n + j] = HostV4(keys[index[j]].remote);
+    }
+    if (fib4_ != nullptr) {
+      rte_fib_lookup_bulk(fib4_, ips, hops, static_cast<int>(lookups));
+    } else {
+      std::fill_n(hops, lookups, 0);
+    }
+  } else {
+    uint8_t ips[2 * kMaxBurst][RTE_FIB6_IPV6_ADDR_SIZE];
+    for (uint32_t j = 0; j < n; ++j) {
+      std::memcpy(ips[j], keys[index[j]].local.bytes.data(), 16);
+      if (lookup_remote) {
+        std::memcpy(ips[n + j], keys[index[j]].remote.bytes.data(), 16);
+      }
+    }
+    if (fib6_ != nullptr) {
+      rte_fib6_lookup_bulk(fib6_, ips, hops, static_cast<int>(lookups));
+    } else {
+      std::fill_n(hops, lookups, 0);
+    }
+  }
+
+  const AddressInfo* info = address_info_[f].data();
+  const Local* locals = locals_[f].data();
+  Key acl_keys[kMaxBurst];
+  const uint8_t* data[2][kMaxBurst];
+  uint8_t position[2][kMaxBurst];
+  uint32_t count[2] = {0, 0};
+  for (uint32_t j = 0; j < n; ++j) {
+    const PacketKey& k = keys[index[j]];
+    Classification& c = out[index[j]];
+    const Local* local = nullptr;
+    if (hops[j] != 0) {
+      const AddressInfo& a = info[hops[j] - 1];
+      const uint32_t vlan_key = k.vlan.has_value() ? *k.vlan : kUntagged;
+      for (uint32_t l = a.first_local; l < a.first_local + a.local_count; ++l) {
+        if (locals[l].vlan_key == vlan_key) {
+          local = &locals[l];
+          break;
+        }
+      }
+    }
+    if (local == nullptr) {
+      c.decision = unknown_decision_;
+      c.rule_id = 0;
+      c.interface = Classification::kNoInterface;
+      continue;
+    }
+    c.interface = local->interface;
+    Key& key = acl_keys[j];
+    key.protocol = k.protocol;
+    key.group_set = rte_cpu_to_be_16(local->group_set);
+    uint16_t klass = kNoAddressClass;
+    if (lookup_remote && hops[n + j] != 0) {
+      klass = info[hops[n + j] - 1].address_class;
+    }
+    key.address_class = rte_cpu_to_be_16(klass);
+    if constexpr (kFamily == Family::kIPv4) {
+      std::memcpy(&key.remote, k.remote.bytes.data(), 4);
+    } else {
+      std::memcpy(key.remote, k.remote.bytes.data(), 16);
+    }
+    key.port = rte_cpu_to_be_16(
+        PortField(k.protocol, k.dst_port, k.icmp_type, k.icmp_code));
+    const int d = static_cast<int>(k.direction);
+    data[d][count[d]] = reinterpret_cast<const uint8_t*>(&key);
+    position[d][count[d]++] = index[j];
+  }
+
+  for (int d = 0; d < 2; ++d) {
+    if (count[d] == 0) continue;
+    uint32_t results[kMaxBurst];
+    if (acl_[f][d] != nullptr) {
+      rte_acl_classify(acl_[f][d], data[d], results, count[d], 1);
+    } else {
+      std::fill_n(results, count[d], 0);
+    }
+    for (uint32_t t = 0; t < count[d]; ++t) {
+      Classification& c = out[position[d][t]];
+      if (results[t] != 0) {
+        c.decision = Decision::kAllowedByRule;
+        c.rule_id = results[t] - 1;
+      } else {
+        c.decision = Decision::kNoRuleMatched;
+        c.rule_id = 0;
+      }
+    }
+  }
+}
+
+void RuleTable::ClassifyBurst(const PacketKey* keys, uint32_t count,
+                              Classification* out) const {
+  // kMaxBurst fits the uint8_t positions below.
+  static_assert(kMaxBurst <= 256);
+  uint8_t v4[kMaxBurst];
+  uint8_t v6[kMaxBurst];
+  uint32_t n4 = 0;
+  uint32_t n6 = 0;
+  for (uint32_t i = 0; i < count; ++i) {
+    if (keys[i].local.family == Family::kIPv4) {
+      v4[n4++] = static_cast<uint8_t>(i);
+    } else {
+      v6[n6++] = static_cast<uint8_t>(i);
+    }
+  }
+  if (n4 != 0) ClassifyFamily<Family::kIPv4>(keys, v4, n4, out);
+  if (n6 != 0) ClassifyFamily<Family::kIPv6>(keys, v6, n6, out);
+}
+
+void RuleTable::Classify(const PacketKey* keys, uint32_t count,
+                         Classification* out) const {
+  while (count > 0) {
+    uint32_t n = std::min(count, kMaxBurst);
+    ClassifyBurst(keys, n, out);
+    keys += n;
+    out += n;
+    count -= n;
+  }
+}
+
+}  // namespace sgate::rules
