@@ -9,7 +9,7 @@
 #include "dataplane/fragment_table.h"
 #include "dataplane/packet_parser.h"
 #include "rules/policy.h"
-#include "rules/reference.h"
+#include "rules/reference.h"  // rules::PacketKey
 
 namespace sgate::dataplane {
 
@@ -42,21 +42,27 @@ struct alignas(64) EnforcerCounters {
 // later fragments follow their first → ICMP errors follow the flow they
 // quote → flow table hit: update state and pass → miss: classify, and on
 // allow track the new flow. Ports, mbufs and bursts stay outside, so this
-// logic is tested without EAL and with any classifier: `rules::Reference`
-// in tests, the compiled table in the dataplane. No allocation, locks or
-// virtual calls.
+// logic is tested without EAL and with any rule table. No allocation,
+// locks or virtual calls.
+//
+// A Table provides, all from one published policy:
+//   ClassifyResult Classify(const rules::PacketKey&) const;
+//   uint32_t generation() const;  // recorded in the flows it admits
+//   const rules::Timeouts& timeouts() const;
 class Enforcer {
  public:
-  Enforcer(FlowTable& flows, const rules::Timeouts& timeouts)
-      : flows_(flows), timeouts_(timeouts) {}
+  explicit Enforcer(FlowTable& flows) : flows_(flows) {}
 
-  // `classifier.Classify(const rules::PacketKey&)` returns ClassifyResult.
-  // `now`: seconds on the flow table's clock. `generation`: of the rule
-  // table the classifier belongs to, recorded in new flows.
-  template <typename Classifier>
+  // `now`: seconds on the flow table's clock.
+  template <typename Table>
   Verdict Process(const uint8_t* frame, uint32_t length, Side arrived_on,
-                  uint32_t now, const Classifier& classifier,
-                  uint32_t generation);
+                  uint32_t now, const Table& table);
+
+  // The transmit queue refused `n` packets Process had forwarded.
+  void CountTxFailures(uint32_t n) {
+    counters_.forwarded -= n;
+    counters_.drops[static_cast<int>(DropReason::kTxFull)] += n;
+  }
 
   const EnforcerCounters& counters() const { return counters_; }
   FlowTable& flows() { return flows_; }
@@ -78,21 +84,18 @@ class Enforcer {
   static FlowKey QuotedKeyOf(const ParsedPacket& p, bool ingress);
   static rules::PacketKey PacketKeyOf(const ParsedPacket& p, bool ingress);
 
-  template <typename Classifier>
+  template <typename Table>
   Verdict ProcessFlow(const ParsedPacket& p, bool ingress, uint32_t length,
-                      uint32_t now, const Classifier& classifier,
-                      uint32_t generation);
+                      uint32_t now, const Table& table);
 
   FlowTable& flows_;
   FragmentTable fragments_;
-  rules::Timeouts timeouts_;
   EnforcerCounters counters_;
 };
 
-template <typename Classifier>
+template <typename Table>
 Verdict Enforcer::Process(const uint8_t* frame, uint32_t length,
-                          Side arrived_on, uint32_t now,
-                          const Classifier& classifier, uint32_t generation) {
+                          Side arrived_on, uint32_t now, const Table& table) {
   ++counters_.received;
   ParsedPacket p;
   if (ParseError error = ParseFrame(frame, length, &p);
@@ -106,17 +109,15 @@ Verdict Enforcer::Process(const uint8_t* frame, uint32_t length,
     return fragments_.WasAllowed(p, now) ? Forward()
                                          : Drop(DropReason::kOrphanFragment);
   }
-  Verdict verdict =
-      ProcessFlow(p, ingress, length, now, classifier, generation);
+  Verdict verdict = ProcessFlow(p, ingress, length, now, table);
   if (verdict.forward && p.is_fragment) fragments_.RememberAllowed(p, now);
   return verdict;
 }
 
-template <typename Classifier>
+template <typename Table>
 Verdict Enforcer::ProcessFlow(const ParsedPacket& p, bool ingress,
                               uint32_t length, uint32_t now,
-                              const Classifier& classifier,
-                              uint32_t generation) {
+                              const Table& table) {
   if (p.has_quote) {
     FlowKey quoted = QuotedKeyOf(p, ingress);
     if (flows_.Lookup(quoted, FlowTable::Hash(quoted), now) != nullptr) {
@@ -132,12 +133,12 @@ Verdict Enforcer::ProcessFlow(const ParsedPacket& p, bool ingress,
   if (FlowEntry* flow = flows_.Lookup(key, hash, now)) {
     bool from_opener = flow->opened_ingress == ingress;
     flow->state = NextState(flow->state, flow->fins, p.tcp_flags, from_opener);
-    flow->expires_at = now + IdleTimeout(flow->state, timeouts_);
+    flow->expires_at = now + IdleTimeout(flow->state, table.timeouts());
     ++flow->packets[direction];
     flow->bytes[direction] += length;
     return Forward();
   }
-  ClassifyResult result = classifier.Classify(PacketKeyOf(p, ingress));
+  ClassifyResult result = table.Classify(PacketKeyOf(p, ingress));
   if (!result.interface_known) {
     if (!result.allowed) return Drop(DropReason::kUnknownInterface);
     ++counters_.unknown_interface_passed;  // untracked by design
@@ -148,28 +149,12 @@ Verdict Enforcer::ProcessFlow(const ParsedPacket& p, bool ingress,
   if (flow == nullptr) return Drop(DropReason::kFlowTableFull);
   flow->opened_ingress = ingress;
   flow->state = InitialState(p.protocol, p.tcp_flags);
-  flow->expires_at = now + IdleTimeout(flow->state, timeouts_);
+  flow->expires_at = now + IdleTimeout(flow->state, table.timeouts());
   flow->rule_id = result.rule_id;
-  flow->generation = generation;
+  flow->generation = table.generation();
   flow->packets[direction] = 1;
   flow->bytes[direction] = length;
   return Forward();
 }
-
-// Adapts rules::Reference to the Classifier shape, for tests and for
-// checking the compiled table against the semantics.
-class ReferenceClassifier {
- public:
-  explicit ReferenceClassifier(const rules::Reference& reference)
-      : reference_(reference) {}
-  ClassifyResult Classify(const rules::PacketKey& key) const {
-    rules::Verdict v = reference_.Evaluate(key);
-    return {v.interface != nullptr, v.allowed,
-            v.matching_rules.empty() ? 0 : v.matching_rules.front()};
-  }
-
- private:
-  const rules::Reference& reference_;
-};
 
 }  // namespace sgate::dataplane

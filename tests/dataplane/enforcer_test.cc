@@ -1,5 +1,7 @@
 #include "dataplane/enforcer.h"
 
+#include "dataplane/reference_table.h"
+
 #include <gtest/gtest.h>
 
 #include <cstdlib>
@@ -61,18 +63,15 @@ class EnforcerTest : public ::testing::Test {
       : memory_(static_cast<uint8_t*>(
             std::aligned_alloc(64, FlowTable::MemoryFor(capacity)))),
         flows_(memory_.get(), capacity),
-        policy_(WebPolicy()),
-        reference_(policy_),
-        classifier_(reference_),
-        enforcer_(flows_, policy_.settings.timeouts) {}
+        table_(WebPolicy(), /*node=*/"", /*generation=*/1),
+        enforcer_(flows_) {}
 
   // From outside (ingress) or inside (egress), at time `now_`.
   Verdict In(const FrameBuilder& f) { return Send(f, Side::kOutside); }
   Verdict Out(const FrameBuilder& f) { return Send(f, Side::kInside); }
   Verdict Send(const FrameBuilder& f, Side side) {
     std::vector<uint8_t> frame = f.Build();
-    return enforcer_.Process(frame.data(), frame.size(), side, now_,
-                             classifier_, /*generation=*/1);
+    return enforcer_.Process(frame.data(), frame.size(), side, now_, table_);
   }
   static FrameBuilder V4(const char* src, const char* dst) {
     FrameBuilder f;
@@ -88,9 +87,7 @@ class EnforcerTest : public ::testing::Test {
   };
   std::unique_ptr<uint8_t, Free> memory_;
   FlowTable flows_;
-  rules::Policy policy_;
-  rules::Reference reference_;
-  ReferenceClassifier classifier_;
+  ReferenceTable table_;
   Enforcer enforcer_;
   uint32_t now_ = 1000;
 };
@@ -221,7 +218,8 @@ TEST_F(EnforcerTest, UnknownInterface) {
   // interface.
   EXPECT_DROP(In(V4(kFar, kWeb).Vlan(5).Tcp(40000, 80, kSyn)),
               DropReason::kUnknownInterface);
-  policy_.settings.unknown_interface = rules::UnknownInterfaceAction::kPass;
+  table_.mutable_policy().settings.unknown_interface =
+      rules::UnknownInterfaceAction::kPass;
   EXPECT_FORWARD(In(V4(kFar, "198.51.100.99").Tcp(40000, 80, kSyn)));
   EXPECT_EQ(enforcer_.counters().unknown_interface_passed, 1u);
   EXPECT_EQ(flows_.counters().created, 0u);  // not tracked

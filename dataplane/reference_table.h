@@ -1,0 +1,41 @@
+#pragma once
+
+#include <string>
+
+#include "dataplane/enforcer.h"
+#include "rules/policy.h"
+#include "rules/reference.h"
+
+namespace sgate::dataplane {
+
+// A rule table answered by rules::Reference: the semantics by definition.
+// Tests drive the Enforcer with it, and it checks the compiled table. It
+// allocates on a flow miss, so it is no table for line rate.
+class ReferenceTable {
+ public:
+  ReferenceTable(rules::Policy policy, std::string node, uint32_t generation)
+      : policy_(std::move(policy)),
+        reference_(policy_, std::move(node)),
+        generation_(generation) {}
+  ReferenceTable(const ReferenceTable&) = delete;
+  ReferenceTable& operator=(const ReferenceTable&) = delete;
+
+  ClassifyResult Classify(const rules::PacketKey& key) const {
+    rules::Verdict v = reference_.Evaluate(key);
+    return {v.interface != nullptr, v.allowed,
+            v.matching_rules.empty() ? 0 : v.matching_rules.front()};
+  }
+  uint32_t generation() const { return generation_; }
+  const rules::Timeouts& timeouts() const {
+    return policy_.settings.timeouts;
+  }
+  const rules::Policy& policy() const { return policy_; }
+  rules::Policy& mutable_policy() { return policy_; }
+
+ private:
+  rules::Policy policy_;
+  rules::Reference reference_;
+  uint32_t generation_;
+};
+
+}  // namespace sgate::dataplane
