@@ -60,7 +60,7 @@ struct Rule {
 
   std::string description;
   SourceLocation location;         // the rule itself
-  SourceLocation remote_location;  // its prefix_list / security_group value
+  SourceLocation remote_location;  // its cidr / prefix_list / security_group
 
   // Filled by FinalizePolicy: the rule's index in Policy::rules().
   uint32_t id = 0;

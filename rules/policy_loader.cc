@@ -2,6 +2,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 
@@ -346,6 +347,7 @@ class PolicyParser {
     }
     const YAML::Node value = node[given[0]];
     std::string key_what = absl::StrCat(what, ".", given[0]);
+    rule.remote_location = reader_.Where(value);
     if (given[0] == "cidr") {
       rule.remote_kind = RemoteKind::kCidr;
       size_t errors = reader_.diagnostics().errors().size();
@@ -359,7 +361,6 @@ class PolicyParser {
     }
     rule.remote_kind = given[0] == "prefix_list" ? RemoteKind::kPrefixList
                                                  : RemoteKind::kSecurityGroup;
-    rule.remote_location = reader_.Where(value);
     std::optional<std::string> name = reader_.String(value, key_what);
     if (!name) return false;
     rule.remote_name = *name;
@@ -405,7 +406,9 @@ class PolicyParser {
       }
       if (const YAML::Node n = body["security_groups"]; n.IsDefined()) {
         auto names = reader_.StringOrList(n, what + ".security_groups");
-        if (names.empty() && n.IsSequence()) {
+        // Only a list written empty: entries of the wrong type are reported
+        // by StringOrList and must not also read as "no group".
+        if (n.IsSequence() && n.size() == 0) {
           reader_.Error(n, what + ".security_groups: expected at least one "
                                   "group (omit the key for [default])");
         }
@@ -432,11 +435,23 @@ class PolicyParser {
   Policy& policy_;
 };
 
-absl::StatusOr<std::string> ReadFile(const std::string& path) {
+// The whole file, or nullopt after recording why it cannot be read under
+// the file's name, so that it is reported like every other error.
+std::optional<std::string> ReadFile(const std::string& path,
+                                    Diagnostics& diagnostics) {
   std::ifstream in(path, std::ios::binary);
+  int open_errno = errno;
+  std::error_code ignored;
+  // A directory opens as a stream and then reads as empty: say so instead
+  // of calling it an empty policy.
+  if (in && std::filesystem::is_directory(path, ignored)) {
+    diagnostics.Error({path, 0, 0}, "cannot read: it is a directory");
+    return std::nullopt;
+  }
   if (!in) {
-    return absl::NotFoundError(
-        absl::StrCat(path, ": cannot read: ", std::strerror(errno)));
+    diagnostics.Error({path, 0, 0},
+                      absl::StrCat("cannot read: ", std::strerror(open_errno)));
+    return std::nullopt;
   }
   std::ostringstream text;
   text << in.rdbuf();
@@ -470,15 +485,22 @@ absl::StatusOr<Policy> LoadPolicyString(absl::string_view yaml,
 
 absl::StatusOr<Policy> LoadPolicyFile(const std::string& path,
                                       const LoadOptions& options) {
-  absl::StatusOr<std::string> yaml = ReadFile(path);
-  if (!yaml.ok()) return yaml.status();
   Policy policy;
   Diagnostics diagnostics;
-  ParsePolicyYaml(*yaml, path, policy, diagnostics);
+  std::optional<std::string> yaml = ReadFile(path, diagnostics);
+  if (yaml) ParsePolicyYaml(*yaml, path, policy, diagnostics);
+  std::optional<std::string> json;
   if (options.aws_json_path) {
-    absl::StatusOr<std::string> json = ReadFile(*options.aws_json_path);
-    if (!json.ok()) return json.status();
-    ParseAwsSecurityGroups(*json, *options.aws_json_path, policy, diagnostics);
+    json = ReadFile(*options.aws_json_path, diagnostics);
+    if (json) {
+      ParseAwsSecurityGroups(*json, *options.aws_json_path, policy,
+                             diagnostics);
+    }
+  }
+  // Without one of the inputs, the cross checks would only add misleading
+  // "not defined" errors for what the missing file defines.
+  if (!yaml || (options.aws_json_path && !json)) {
+    return diagnostics.ToStatus();
   }
   FinalizePolicy(policy, diagnostics);
   if (!diagnostics.empty()) return diagnostics.ToStatus();

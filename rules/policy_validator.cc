@@ -60,6 +60,13 @@ std::string Undefined(absl::string_view kind, const std::string& name,
   return message;
 }
 
+// Where to report a problem with a rule's remote: the cidr / prefix_list /
+// security_group value when the rule came from a file, else the rule itself
+// (rules built in code or implied by a default have no value position).
+const SourceLocation& RemoteWhere(const Rule& rule) {
+  return rule.remote_location.line > 0 ? rule.remote_location : rule.location;
+}
+
 class Finalizer {
  public:
   Finalizer(Policy& policy, Diagnostics& diagnostics)
@@ -104,22 +111,22 @@ class Finalizer {
   void CheckRule(const Rule& rule, const std::string& what) {
     switch (rule.remote_kind) {
       case RemoteKind::kCidr:
-        CheckFamilies(rule, what, rule.cidrs, rule.location);
+        CheckFamilies(rule, what, rule.cidrs, RemoteWhere(rule));
         break;
       case RemoteKind::kPrefixList: {
         auto it = policy_.prefix_lists.find(rule.remote_name);
         if (it == policy_.prefix_lists.end()) {
-          diagnostics_.Error(rule.remote_location,
+          diagnostics_.Error(RemoteWhere(rule),
                              Undefined(what + ".prefix_list", rule.remote_name,
                                        policy_.prefix_lists));
         } else {
-          CheckFamilies(rule, what, it->second.cidrs, rule.remote_location);
+          CheckFamilies(rule, what, it->second.cidrs, RemoteWhere(rule));
         }
         break;
       }
       case RemoteKind::kSecurityGroup:
         if (!policy_.security_groups.contains(rule.remote_name)) {
-          diagnostics_.Error(rule.remote_location,
+          diagnostics_.Error(RemoteWhere(rule),
                              Undefined(what + ".security_group",
                                        rule.remote_name,
                                        policy_.security_groups));

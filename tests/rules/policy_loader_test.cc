@@ -3,7 +3,10 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <cstdio>
+#include <fstream>
 #include <string>
+#include <vector>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_split.h"
@@ -278,7 +281,7 @@ const ErrorCase kErrorCases[] = {
     {"icmp towards IPv6 only",
      "version: 1\nsecurity_groups:\n  sg-a:\n    ingress:\n"
      "      - {protocol: icmp, cidr: \"2001:db8::/32\"}\n",
-     5, 9,
+     5, 32,
      "protocol icmp is IPv4-only but every remote of this rule is IPv6; use "
      "icmpv6 for IPv6"},
     {"icmpv6 towards an IPv4 prefix list",
@@ -286,6 +289,42 @@ const ErrorCase kErrorCases[] = {
      "  sg-a:\n    ingress:\n      - {protocol: icmpv6, prefix_list: pl}\n",
      6, 41, "protocol icmpv6 is IPv6-only but every remote of this rule is "
             "IPv4; use icmp for IPv4"},
+    {"icmpv6 towards an IPv4 cidr list (located at the list)",
+     "version: 1\nsecurity_groups:\n  sg-a:\n    egress:\n"
+     "      - protocol: icmpv6\n        cidr: [192.0.2.0/24, 198.51.100.0/24]\n",
+     6, 15, "protocol icmpv6 is IPv6-only but every remote of this rule is "
+             "IPv4"},
+    {"icmp code with the type omitted (= any)",
+     "version: 1\nsecurity_groups:\n  sg-a:\n    ingress:\n"
+     "      - protocol: icmp\n        icmp_code: 0\n        cidr: 0.0.0.0/0\n",
+     6, 20, "icmp_code: 0 needs a type; a type of -1 (any) requires a code"},
+    {"port range with three parts",
+     "version: 1\nsecurity_groups:\n  sg-a:\n    ingress:\n"
+     "      - {protocol: tcp, ports: 1-2-3, cidr: 0.0.0.0/0}\n",
+     5, 32, "ports: '1-2-3' is not a port"},
+    {"ports as a list",
+     "version: 1\nsecurity_groups:\n  sg-a:\n    ingress:\n"
+     "      - {protocol: tcp, ports: [80], cidr: 0.0.0.0/0}\n",
+     5, 32, "ports: expected a string, found a list"},
+    {"IPv6 prefix too long in a prefix list",
+     "version: 1\nprefix_lists:\n  pl-a: [\"2001:db8::/129\"]\n", 3, 10,
+     "has a bad prefix length: expected 0 to 128 for IPv6"},
+    {"address twice on one interface",
+     "version: 1\ninterfaces:\n  eni-a:\n"
+     "    addresses: [198.51.100.10, 198.51.100.10]\n",
+     4, 32, "address 198.51.100.10 of interface eni-a is listed twice"},
+    {"a group reference counts in each family",
+     "version: 1\nsettings: {max_rules_per_group: 1}\nsecurity_groups:\n"
+     "  sg-a:\n    ingress:\n      - {protocol: tcp, cidr: \"2001:db8::/32\"}\n"
+     "      - {protocol: tcp, security_group: sg-a}\n",
+     4, 3, "sg-a has 2 IPv6 ingress rules"},
+    {"a prefix list counts its entries of each family",
+     "version: 1\nsettings: {max_rules_per_group: 2}\n"
+     "prefix_lists: {pl: [192.0.2.0/24, \"2001:db8::/32\"]}\n"
+     "security_groups:\n  sg-a:\n    egress:\n"
+     "      - {protocol: tcp, prefix_list: pl}\n"
+     "      - {protocol: udp, cidr: [\"2001:db8:1::/48\", \"2001:db8:2::/48\"]}\n",
+     5, 3, "sg-a has 3 IPv6 egress rules"},
 };
 
 TEST(PolicyLoaderTest, EveryErrorIsLocatedAndExplained) {
@@ -622,6 +661,199 @@ security_groups:
   for (uint32_t id = 0; id < policy->rules().size(); ++id) {
     EXPECT_EQ(policy->rule(id).id, id);
   }
+}
+
+// Each problem is reported once: an entry of the wrong type is not also
+// taken for an empty group list.
+TEST(PolicyLoaderTest, BadGroupEntryIsOneError) {
+  absl::StatusOr<Policy> policy = LoadPolicyString(R"(version: 1
+interfaces:
+  eni-a:
+    addresses: [198.51.100.10]
+    security_groups: [{name: sg-a}]
+)");
+  ASSERT_FALSE(policy.ok());
+  EXPECT_EQ(Message(policy),
+            "policy:5:23: interfaces.eni-a.security_groups: expected a "
+            "string, found a map");
+}
+
+TEST(PolicyLoaderTest, QuotaCountsOnlyTheFamilyOverTheLimit) {
+  constexpr char kAtLimit[] = R"(version: 1
+settings: {max_rules_per_group: 2}
+prefix_lists:
+  pl: [192.0.2.0/24, 198.51.100.0/24, "2001:db8::/32"]
+security_groups:
+  sg-a:
+    ingress:
+      - {protocol: tcp, prefix_list: pl}
+      - {protocol: udp, cidr: "2001:db8:1::/48"}
+    egress:
+      - {protocol: tcp, cidr: [192.0.2.0/24, 198.51.100.0/24]}
+)";
+  // Two of each family per direction: at the limit, not over it.
+  absl::StatusOr<Policy> policy = LoadPolicyString(kAtLimit);
+  EXPECT_TRUE(policy.ok()) << policy.status();
+  // A third IPv6 ingress rule: one error, for IPv6 ingress only.
+  std::string over(kAtLimit);
+  over.insert(over.find("    egress:"),
+              "      - {protocol: all, cidr: \"::/0\"}\n");
+  policy = LoadPolicyString(over);
+  ASSERT_FALSE(policy.ok());
+  EXPECT_EQ(Message(policy),
+            "policy:6:3: security group sg-a has 3 IPv6 ingress rules (each "
+            "CIDR counts, a prefix list as its size); "
+            "settings.max_rules_per_group is 2");
+}
+
+TEST(PolicyLoaderTest, IcmpWithRemotesOfBothFamiliesIsFine) {
+  absl::StatusOr<Policy> policy = LoadPolicyString(R"(version: 1
+prefix_lists:
+  pl-mixed: [198.51.100.0/24, "2001:db8::/32"]
+  pl-empty: []
+security_groups:
+  sg-a:
+    ingress:
+      - {protocol: icmp, cidr: [198.51.100.0/24, "2001:db8::/32"]}
+      - {protocol: icmpv6, prefix_list: pl-mixed}
+      - {protocol: icmpv6, prefix_list: pl-empty}
+      - {protocol: icmp, security_group: sg-a}
+)");
+  EXPECT_TRUE(policy.ok()) << policy.status();
+}
+
+TEST(PolicyLoaderTest, RulesMayReferenceTheImplicitDefault) {
+  absl::StatusOr<Policy> policy = LoadPolicyString(R"(version: 1
+security_groups:
+  sg-a:
+    ingress:
+      - {protocol: tcp, ports: 22, security_group: default}
+interfaces:
+  eni-a:
+    addresses: [198.51.100.10]
+    security_groups: [default, sg-a]
+)");
+  ASSERT_TRUE(policy.ok()) << policy.status();
+  EXPECT_TRUE(policy->security_groups.at("default").implicit);
+}
+
+// Odd but well-formed YAML (complex keys, aliases, tags, nulls where maps
+// are expected) yields diagnostics, never an exception or a crash.
+TEST(PolicyLoaderTest, OddYamlIsRejectedWithoutThrowing) {
+  for (const char* yaml : {
+           "? [a, b]\n: c\n",
+           "version: 1\nsettings: &s {max_flows: *s}\n",
+           "version: !!binary aGVsbG8=\n",
+           "version: 1\nsecurity_groups:\n  ? {x: 1}\n  : {}\n",
+           "version: 1\ninterfaces:\n  eni: ~\n",
+           "version: 1\nsecurity_groups:\n  sg: {ingress: [~, 3, [1]]}\n",
+           "version: 1\nsecurity_groups:\n  sg: {ingress: [{cidr: {a: b}, "
+           "protocol: [tcp]}]}\n",
+           "version: [1]\n",
+           "just a scalar\n",
+           "%YAML 9.9\n---\nversion: 1\n",
+       }) {
+    SCOPED_TRACE(yaml);
+    absl::StatusOr<Policy> policy = LoadPolicyString(yaml);
+    EXPECT_FALSE(policy.ok());
+    EXPECT_THAT(Message(policy), ::testing::StartsWith("policy"));
+  }
+}
+
+TEST(FinalizePolicyTest, MaterialisesDefaultsOnPoliciesBuiltInCode) {
+  Policy policy;
+  SecurityGroup web;
+  web.name = "sg-web";  // egress_omitted is true by default
+  policy.security_groups["sg-web"] = web;
+  Interface eni;
+  eni.name = "eni-a";
+  eni.addresses = {*ParseIpAddress("198.51.100.10")};
+  policy.interfaces["eni-a"] = eni;
+
+  Diagnostics diagnostics;
+  FinalizePolicy(policy, diagnostics);
+  ASSERT_TRUE(diagnostics.empty()) << diagnostics.ToStatus();
+  EXPECT_TRUE(policy.security_groups.at("default").implicit);
+  EXPECT_EQ(policy.security_groups.at("sg-web").egress.size(), 1u);
+  EXPECT_THAT(policy.interfaces.at("eni-a").security_groups,
+              ElementsAre("default"));
+  EXPECT_EQ(policy.rules().size(), 3u);
+
+  // Finalising twice adds nothing: the defaults are materialised once.
+  FinalizePolicy(policy, diagnostics);
+  EXPECT_TRUE(diagnostics.empty());
+  EXPECT_EQ(policy.security_groups.at("sg-web").egress.size(), 1u);
+  EXPECT_EQ(policy.interfaces.at("eni-a").security_groups.size(), 1u);
+  EXPECT_EQ(policy.rules().size(), 3u);
+}
+
+TEST(FinalizePolicyTest, ChecksPoliciesBuiltInCode) {
+  Policy policy;
+  SecurityGroup group;
+  group.name = "sg-a";
+  Rule rule;
+  rule.protocol = kProtocolTcp;
+  rule.remote_kind = RemoteKind::kPrefixList;
+  rule.remote_name = "pl-nowhere";
+  group.ingress.push_back(rule);
+  policy.security_groups["sg-a"] = group;
+
+  Diagnostics diagnostics;
+  FinalizePolicy(policy, diagnostics);
+  ASSERT_EQ(diagnostics.errors().size(), 1u);
+  EXPECT_THAT(diagnostics.errors()[0].message,
+              HasSubstr("'pl-nowhere' is not defined"));
+}
+
+class LoadPolicyFileTest : public ::testing::Test {
+ protected:
+  std::string Write(const std::string& name, const std::string& text) {
+    std::string path = ::testing::TempDir() + "/" + name;
+    std::ofstream(path) << text;
+    written_.push_back(path);
+    return path;
+  }
+  void TearDown() override {
+    for (const std::string& path : written_) std::remove(path.c_str());
+  }
+
+ private:
+  std::vector<std::string> written_;
+};
+
+TEST_F(LoadPolicyFileTest, DiagnosticsNameTheFile) {
+  std::string path = Write("sgate_loader_bad.yaml",
+                           "version: 1\nsettings:\n  max_flows: 0\n");
+  absl::StatusOr<Policy> policy = LoadPolicyFile(path);
+  ASSERT_FALSE(policy.ok());
+  EXPECT_THAT(Message(policy),
+              ::testing::StartsWith(path + ":3:14: settings.max_flows"));
+}
+
+TEST_F(LoadPolicyFileTest, UnreadableAwsJsonIsReportedWithTheYamlErrors) {
+  std::string path = Write("sgate_loader_aws.yaml",
+                           "version: 1\nsettings:\n  max_flows: 0\n"
+                           "interfaces:\n  eni-a:\n"
+                           "    addresses: [198.51.100.10]\n"
+                           "    security_groups: [sg-0123]\n");
+  LoadOptions options;
+  options.aws_json_path = "/nonexistent/groups.json";
+  absl::StatusOr<Policy> policy = LoadPolicyFile(path, options);
+  ASSERT_FALSE(policy.ok());
+  // Both problems, and no "sg-0123 is not defined" for the group the
+  // missing file would have defined.
+  EXPECT_EQ(Message(policy),
+            "/nonexistent/groups.json: cannot read: No such file or "
+            "directory\n" +
+                path + ":3:14: settings.max_flows: 0 is out of range; "
+                "expected 1 to 268435456");
+}
+
+TEST_F(LoadPolicyFileTest, DirectoryIsNotAPolicy) {
+  std::string dir = ::testing::TempDir();
+  absl::StatusOr<Policy> policy = LoadPolicyFile(dir);
+  ASSERT_FALSE(policy.ok());
+  EXPECT_THAT(Message(policy), HasSubstr(dir + ": cannot read"));
 }
 
 }  // namespace
