@@ -69,13 +69,12 @@ class PolicyParser {
       reader_.Error(root, "version: missing; expected 'version: 1' at the top");
       return;
     }
-    if (std::optional<int64_t> v =
-            reader_.Integer(version, "version", 1, 1000)) {
-      if (*v != 1) {
-        reader_.Error(version, absl::StrCat("version: ", *v,
-                                            " is not supported; expected 1"));
-      }
-      policy_.version = static_cast<int>(*v);
+    // Any value but 1, numeric or not, is a format this loader does not
+    // know; a range in the message would suggest other versions exist.
+    std::optional<std::string> text = reader_.String(version, "version");
+    if (text && *text != "1") {
+      reader_.Error(version, absl::StrCat("version: ", *text,
+                                          " is not supported; expected 1"));
     }
   }
 
@@ -149,8 +148,10 @@ class PolicyParser {
   // A name key of a free-form map (group, prefix list, interface).
   std::optional<std::string> Name(const YAML::Node& key,
                                   absl::string_view what) {
-    std::optional<std::string> name = reader_.String(key, what);
-    if (name && name->empty()) {
+    // CheckKeys has already reported a key that is not a scalar.
+    if (!key.IsScalar()) return std::nullopt;
+    std::optional<std::string> name = key.Scalar();
+    if (name->empty()) {
       reader_.Error(key, absl::StrCat(what, ": a name cannot be empty"));
       return std::nullopt;
     }
@@ -387,6 +388,10 @@ class PolicyParser {
         reader_.Error(entry.first,
                       what + ": addresses is missing; expected one or more "
                              "IPv4/IPv6 addresses");
+      } else if (addresses.IsSequence() && addresses.size() == 0) {
+        // An interface without an address can never be matched: a mistake.
+        reader_.Error(addresses, what + ".addresses: expected one or more "
+                                        "IPv4/IPv6 addresses");
       } else {
         for (const auto& [item, text] :
              reader_.StringOrList(addresses, what + ".addresses")) {

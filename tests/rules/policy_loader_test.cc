@@ -46,7 +46,11 @@ const ErrorCase kErrorCases[] = {
     {"unsupported version", "version: 2\n", 1, 10,
      "version: 2 is not supported; expected 1"},
     {"version not a number", "version: one\n", 1, 10,
-     "version: expected an integer from 1 to 1000, found 'one'"},
+     "version: one is not supported; expected 1"},
+    {"version zero", "version: 0\n", 1, 10,
+     "version: 0 is not supported; expected 1"},
+    {"version as a list", "version: [1]\n", 1, 10,
+     "version: expected a string, found a list"},
     {"unknown setting", "version: 1\nsettings:\n  max_flow: 10\n", 3, 3,
      "settings: unknown key 'max_flow'"},
     {"max_flows zero", "version: 1\nsettings:\n  max_flows: 0\n", 3, 14,
@@ -236,6 +240,9 @@ const ErrorCase kErrorCases[] = {
     {"interface address garbage",
      "version: 1\ninterfaces:\n  eni-a:\n    addresses: [web-1]\n", 4, 17,
      "'web-1' is not an IPv4 or IPv6 address"},
+    {"interface with an empty address list",
+     "version: 1\ninterfaces:\n  eni-a:\n    addresses: []\n", 4, 16,
+     "interfaces.eni-a.addresses: expected one or more IPv4/IPv6 addresses"},
     {"interface without addresses",
      "version: 1\ninterfaces:\n  eni-a:\n    node: host-a\n", 3, 3,
      "interfaces.eni-a: addresses is missing"},
@@ -661,6 +668,15 @@ security_groups:
   for (uint32_t id = 0; id < policy->rules().size(); ++id) {
     EXPECT_EQ(policy->rule(id).id, id);
   }
+}
+
+// A key that is not a name is one error, not also "expected a string".
+TEST(PolicyLoaderTest, ComplexKeyIsOneError) {
+  absl::StatusOr<Policy> policy = LoadPolicyString(
+      "version: 1\nsecurity_groups:\n  ? [a]\n  : {}\n");
+  ASSERT_FALSE(policy.ok());
+  EXPECT_EQ(Message(policy),
+            "policy:3:5: security_groups: expected a key name, found a list");
 }
 
 // Each problem is reported once: an entry of the wrong type is not also
