@@ -1,0 +1,486 @@
+// Property test (STYLE.md 17): random policies and packets, the compiled
+// RuleTable against rules::Reference. Each run checks one seed (SGATE_SEED,
+// default 1): kPoliciesPerSeed policies × kPacketsPerPolicy packets, biased
+// to rule edges. A mismatch prints the seed, the policy and the packet;
+// `SGATE_SEED=N build/tests/rules/rules_classifier_property_test` replays it.
+
+#include <cstdint>
+#include <cstdlib>
+#include <random>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "gtest/gtest.h"
+#include "rules/policy_loader.h"
+#include "rules/reference.h"
+#include "rules/rule_table.h"
+#include "tests/eal_environment.h"
+
+namespace sgate::rules {
+namespace {
+
+// 50 × 2,048 = 102,400 packets per seed (the issue asks for ≥ 100,000);
+// many small policies find more than a few big ones. Each policy is checked
+// twice (address classes, then members expanded): ~2 s per seed here.
+constexpr int kPoliciesPerSeed = 50;
+constexpr int kPacketsPerPolicy = 2048;
+constexpr uint32_t kBurst = 32;  // the dataplane's burst size
+
+uint64_t SeedFromEnv() {
+  const char* s = std::getenv("SGATE_SEED");
+  return s != nullptr ? std::strtoull(s, nullptr, 10) : 1;
+}
+
+class Generator {
+ public:
+  explicit Generator(uint64_t seed) : rng_(seed) {}
+
+  int Int(int low, int high) {  // inclusive
+    return std::uniform_int_distribution<int>(low, high)(rng_);
+  }
+  bool Chance(double p) { return std::bernoulli_distribution(p)(rng_); }
+  template <typename T>
+  const T& Pick(const std::vector<T>& v) {
+    return v[Int(0, static_cast<int>(v.size()) - 1)];
+  }
+
+  // Addresses come from small pools so that interfaces, members, CIDRs and
+  // packets meet often.
+  IpAddress V4() {
+    static const uint32_t kBases[] = {0xC0000200, 0xC6336400, 0xCB007100};
+    return IpAddress::V4(kBases[Int(0, 2)] | (Int(0, 15) * 16 + Int(0, 3)));
+  }
+  IpAddress V6() {
+    std::array<uint8_t, 16> b{0x20, 0x01, 0x0d, 0xb8};
+    b[5] = static_cast<uint8_t>(Int(0, 2));
+    b[14] = static_cast<uint8_t>(Int(0, 3));
+    b[15] = static_cast<uint8_t>(Int(0, 15) * 16 + Int(0, 3));
+    return IpAddress::V6(b);
+  }
+  IpAddress Address(Family f) { return f == Family::kIPv4 ? V4() : V6(); }
+  Family AnyFamily() { return Chance(0.5) ? Family::kIPv4 : Family::kIPv6; }
+
+  Cidr RandomCidr(Family f) {
+    int width = f == Family::kIPv4 ? 32 : 128;
+    int len;
+    switch (Int(0, 5)) {
+      case 0: len = 0; break;
+      case 1: len = width; break;
+      case 2: len = width - Int(1, 6); break;
+      case 3: len = f == Family::kIPv4 ? Int(20, 28) : Int(100, 124); break;
+      default: len = Int(0, width); break;
+    }
+    return MakeCidr(Address(f), len);
+  }
+
+  Rule RandomRule(const std::vector<std::string>& groups,
+                  const std::vector<std::string>& prefix_lists) {
+    Rule r;
+    static const std::vector<int> kProtocols = {
+        kProtocolAll, kProtocolTcp, kProtocolUdp, kProtocolIcmp,
+        kProtocolIcmpv6, 0, 255, 47, kProtocolTcp, kProtocolUdp};
+    r.protocol = Pick(kProtocols);
+    if (HasPorts(r.protocol)) {
+      switch (Int(0, 5)) {
+        case 0: break;  // all ports
+        case 1: r.port_low = r.port_high = 0; break;
+        case 2: r.port_low = r.port_high = 65535; break;
+        case 3:
+          r.port_low = r.port_high = static_cast<uint16_t>(Int(1, 65534));
+          break;
+        default: {
+          int a = Int(0, 65535), b = Int(0, 65535);
+          if (Chance(0.5)) b = std::min(65535, a + Int(0, 100));
+          r.port_low = static_cast<uint16_t>(std::min(a, b));
+          r.port_high = static_cast<uint16_t>(std::max(a, b));
+        }
+      }
+    }
+    if (HasIcmpFields(r.protocol)) {
+      switch (Int(0, 3)) {
+        case 0: break;  // any / any
+        case 1: r.icmp_type = Chance(0.3) ? 255 : Int(0, 255); break;
+        default:
+          r.icmp_type = Chance(0.3) ? 255 : Int(0, 12);
+          r.icmp_code = Chance(0.2) ? 255 : Int(0, 3);
+      }
+    }
+    int kind = Int(0, 9);
+    if (kind < 5 || (kind < 7 && prefix_lists.empty())) {
+      r.remote_kind = RemoteKind::kCidr;
+      int n = Int(1, 3);
+      for (int i = 0; i < n; ++i) r.cidrs.push_back(RandomCidr(AnyFamily()));
+      // icmp is IPv4-only and icmpv6 IPv6-only: the validator wants at least
+      // one remote of the protocol's family.
+      if (r.protocol == kProtocolIcmp) r.cidrs.push_back(RandomCidr(Family::kIPv4));
+      if (r.protocol == kProtocolIcmpv6) r.cidrs.push_back(RandomCidr(Family::kIPv6));
+    } else if (kind < 7) {
+      r.remote_kind = RemoteKind::kPrefixList;
+      r.remote_name = Pick(prefix_lists);
+    } else {
+      r.remote_kind = RemoteKind::kSecurityGroup;
+      r.remote_name = Pick(groups);
+    }
+    return r;
+  }
+
+  Policy RandomPolicy(std::string* node) {
+    Policy p;
+    *node = Chance(0.5) ? "" : "node-a";
+    p.settings.unknown_interface = Chance(0.5)
+                                       ? UnknownInterfaceAction::kDrop
+                                       : UnknownInterfaceAction::kPass;
+    // Prefix lists with an ICMP rule need a remote of each family.
+    std::vector<std::string> prefix_lists;
+    int lists = Int(0, 3);
+    for (int i = 0; i < lists; ++i) {
+      PrefixList pl;
+      pl.name = absl::StrCat("pl-", i);
+      pl.cidrs.push_back(RandomCidr(Family::kIPv4));
+      pl.cidrs.push_back(RandomCidr(Family::kIPv6));
+      int more = Int(0, 3);
+      for (int k = 0; k < more; ++k) pl.cidrs.push_back(RandomCidr(AnyFamily()));
+      prefix_lists.push_back(pl.name);
+      p.prefix_lists[pl.name] = pl;
+    }
+    std::vector<std::string> groups;
+    int group_count = Int(1, 8);
+    for (int i = 0; i < group_count; ++i) groups.push_back(absl::StrCat("sg-", i));
+    // Sometimes `default` is defined explicitly, sometimes only implied.
+    bool explicit_default = Chance(0.3);
+    if (explicit_default) groups.push_back("default");
+    std::vector<std::string> referable = groups;
+    if (!explicit_default) referable.push_back("default");
+    for (const std::string& name : groups) {
+      SecurityGroup g;
+      g.name = name;
+      int ingress = Int(0, 6);
+      for (int i = 0; i < ingress; ++i) {
+        g.ingress.push_back(RandomRule(referable, prefix_lists));
+      }
+      int e = Int(0, 9);
+      if (e < 3) {
+        g.egress_omitted = true;  // AWS default: allow all
+      } else if (e < 4) {
+        g.egress_omitted = false;  // egress: []
+      } else {
+        g.egress_omitted = false;
+        int egress = Int(1, 6);
+        for (int i = 0; i < egress; ++i) {
+          g.egress.push_back(RandomRule(referable, prefix_lists));
+        }
+      }
+      p.security_groups[name] = g;
+    }
+    std::vector<std::string> assignable = groups;
+    int interfaces = Int(1, 12);
+    std::set<std::pair<int, IpAddress>> used;
+    for (int i = 0; i < interfaces; ++i) {
+      Interface itf;
+      itf.name = absl::StrCat("eni-", i);
+      switch (Int(0, 5)) {
+        case 0: itf.node = "node-a"; break;
+        case 1: itf.node = "node-b"; break;  // a member, never enforced here
+        default: break;
+      }
+      if (Chance(0.2)) itf.vlan = static_cast<uint16_t>(Chance(0.5) ? 10 : 20);
+      int space = itf.vlan ? *itf.vlan : -1;
+      int shape = Int(0, 3);  // v4 only, v6 only, both
+      int count = Int(1, 3);
+      for (int k = 0; k < count; ++k) {
+        Family f = shape == 0 ? Family::kIPv4
+                   : shape == 1 ? Family::kIPv6
+                                : AnyFamily();
+        IpAddress a = Address(f);
+        if (used.insert({space, a}).second) itf.addresses.push_back(a);
+      }
+      if (!Chance(0.2)) {  // else omitted: FinalizePolicy puts it in default
+        int n = Int(1, 5);
+        std::set<std::string> chosen;
+        for (int k = 0; k < n; ++k) {
+          const std::string& g =
+              Chance(0.15) && !explicit_default ? std::string("default")
+                                                : Pick(assignable);
+          if (chosen.insert(g).second) itf.security_groups.push_back(g);
+        }
+      }
+      p.interfaces[itf.name] = itf;
+    }
+    return p;
+  }
+
+  // Packets: mostly about the policy's own addresses, rules and edges.
+  PacketKey RandomPacket(const Policy& p, const std::string& node) {
+    PacketKey k;
+    k.direction = Chance(0.5) ? Direction::kIngress : Direction::kEgress;
+    // Mostly interfaces enforced here; sometimes those of other nodes.
+    std::vector<const Interface*> interfaces;
+    for (const auto& [n, i] : p.interfaces) {
+      if (i.EnforcedOn(node) || Chance(0.2)) interfaces.push_back(&i);
+    }
+    if (interfaces.empty()) interfaces.push_back(&p.interfaces.begin()->second);
+    const Interface* itf = Pick(interfaces);
+    if (!itf->addresses.empty() && Chance(0.85)) {
+      k.local = Pick(itf->addresses);
+      if (itf->vlan && Chance(0.9)) k.vlan = itf->vlan;
+      else if (!itf->vlan && Chance(0.1)) k.vlan = 10;
+    } else {
+      k.local = Address(AnyFamily());
+      if (Chance(0.2)) k.vlan = static_cast<uint16_t>(Int(0, 1) ? 10 : 30);
+    }
+    const Family f = k.local.family;
+
+    const Rule* rule = nullptr;
+    if (!p.rules().empty() && Chance(0.8)) {
+      rule = &p.rule(static_cast<uint32_t>(Int(0, p.rules().size() - 1)));
+    }
+    k.remote = RemoteNear(p, rule, f);
+
+    static const std::vector<uint8_t> kProtocols = {6, 17, 1, 58, 0, 255, 47};
+    if (rule != nullptr && rule->protocol != kProtocolAll && Chance(0.7)) {
+      k.protocol = static_cast<uint8_t>(rule->protocol);
+    } else {
+      k.protocol = Chance(0.9) ? Pick(kProtocols)
+                               : static_cast<uint8_t>(Int(0, 255));
+    }
+    if (HasPorts(k.protocol)) {
+      int low = rule ? rule->port_low : 0, high = rule ? rule->port_high : 65535;
+      int candidates[] = {low, high, low - 1, high + 1, 0, 65535,
+                          Int(0, 65535), Int(low, high)};
+      k.dst_port = static_cast<uint16_t>(
+          std::clamp(candidates[Int(0, 7)], 0, 65535));
+    } else if (Chance(0.3)) {
+      k.dst_port = static_cast<uint16_t>(Int(0, 65535));  // must be ignored
+    }
+    if (HasIcmpFields(k.protocol)) {
+      int type = rule && rule->icmp_type >= 0 ? rule->icmp_type : Int(0, 255);
+      int code = rule && rule->icmp_code >= 0 ? rule->icmp_code : Int(0, 3);
+      int types[] = {type, type + 1, type - 1, 255, 0, Int(0, 255)};
+      int codes[] = {code, code + 1, code - 1, 255, 0, Int(0, 255)};
+      k.icmp_type = static_cast<uint8_t>(std::clamp(types[Int(0, 5)], 0, 255));
+      k.icmp_code = static_cast<uint8_t>(std::clamp(codes[Int(0, 5)], 0, 255));
+    }
+    return k;
+  }
+
+ private:
+  // A remote address of family `f` near one of the rule's remotes: a member,
+  // a CIDR's first or last address or one just outside, or random.
+  IpAddress RemoteNear(const Policy& p, const Rule* rule, Family f) {
+    std::vector<Cidr> cidrs;
+    if (rule != nullptr) {
+      if (rule->remote_kind == RemoteKind::kCidr) cidrs = rule->cidrs;
+      if (rule->remote_kind == RemoteKind::kPrefixList) {
+        cidrs = p.prefix_lists.at(rule->remote_name).cidrs;
+      }
+      if (rule->remote_kind == RemoteKind::kSecurityGroup) {
+        for (const Interface* m : p.Members(rule->remote_name)) {
+          for (const IpAddress& a : m->addresses) {
+            if (a.family == f) cidrs.push_back(MakeCidr(a, a.bit_width()));
+          }
+        }
+      }
+    }
+    std::erase_if(cidrs, [f](const Cidr& c) { return c.address.family != f; });
+    if (cidrs.empty() || Chance(0.15)) {
+      if (Chance(0.5)) {  // any interface address: members of something
+        std::vector<IpAddress> all;
+        for (const auto& [n, i] : p.interfaces) {
+          for (const IpAddress& a : i.addresses) {
+            if (a.family == f) all.push_back(a);
+          }
+        }
+        if (!all.empty()) return Pick(all);
+      }
+      return Address(f);
+    }
+    const Cidr& c = Pick(cidrs);
+    IpAddress a = c.address;
+    int width = a.bit_width();
+    switch (Int(0, 4)) {
+      case 0: return a;                       // first address
+      case 1: SetHostBits(a, c.prefix_length, true); return a;  // last
+      case 2: Step(a, width, -1); return a;   // just below
+      case 3: SetHostBits(a, c.prefix_length, true); Step(a, width, +1); return a;
+      default: {  // random inside
+        for (int bit = c.prefix_length; bit < width; ++bit) {
+          if (Chance(0.5)) a.bytes[bit / 8] |= 0x80 >> (bit % 8);
+        }
+        return a;
+      }
+    }
+  }
+  static void SetHostBits(IpAddress& a, int prefix, bool value) {
+    for (int bit = prefix; bit < a.bit_width(); ++bit) {
+      if (value) a.bytes[bit / 8] |= 0x80 >> (bit % 8);
+    }
+  }
+  static void Step(IpAddress& a, int width, int delta) {
+    for (int i = width / 8 - 1; i >= 0; --i) {
+      int v = a.bytes[i] + delta;
+      a.bytes[i] = static_cast<uint8_t>(v);
+      if (v >= 0 && v <= 255) break;
+    }
+  }
+
+  std::mt19937_64 rng_;
+};
+
+std::string DescribePolicy(const Policy& p, const std::string& node) {
+  std::string out = absl::StrCat(
+      "node: '", node, "', unknown_interface: ",
+      p.settings.unknown_interface == UnknownInterfaceAction::kPass ? "pass"
+                                                                     : "drop",
+      "\n");
+  for (const auto& [name, pl] : p.prefix_lists) {
+    absl::StrAppend(&out, "prefix list ", name, ": ",
+                    absl::StrJoin(pl.cidrs, " ",
+                                  [](std::string* s, const Cidr& c) {
+                                    s->append(c.ToString());
+                                  }),
+                    "\n");
+  }
+  for (const auto& [name, g] : p.security_groups) {
+    absl::StrAppend(&out, "group ", name, "\n");
+    for (Direction d : {Direction::kIngress, Direction::kEgress}) {
+      for (const Rule& r : g.rules(d)) {
+        absl::StrAppend(&out, "  [", r.id, "] ", DirectionName(d), " ",
+                        r.Describe(d), "\n");
+      }
+    }
+  }
+  for (const auto& [name, i] : p.interfaces) {
+    absl::StrAppend(
+        &out, "interface ", name, " node=", i.node.value_or("-"),
+        " vlan=", i.vlan ? absl::StrCat(*i.vlan) : "-", " addresses=",
+        absl::StrJoin(i.addresses, ",",
+                      [](std::string* s, const IpAddress& a) {
+                        s->append(a.ToString());
+                      }),
+        " groups=", absl::StrJoin(i.security_groups, ","), "\n");
+  }
+  return out;
+}
+
+std::string DescribePacket(const PacketKey& k) {
+  return absl::StrCat(DirectionName(k.direction), " local=", k.local.ToString(),
+                      " remote=", k.remote.ToString(), " vlan=",
+                      k.vlan ? absl::StrCat(*k.vlan) : "-", " proto=",
+                      k.protocol, " dport=", k.dst_port, " icmp=",
+                      k.icmp_type, "/", k.icmp_code);
+}
+
+const char* DecisionName(Decision d) {
+  switch (d) {
+    case Decision::kAllowedByRule: return "allowed-by-rule";
+    case Decision::kNoRuleMatched: return "no-rule-matched";
+    case Decision::kUnknownInterfaceDropped: return "unknown-dropped";
+    case Decision::kUnknownInterfacePassed: return "unknown-passed";
+  }
+  return "?";
+}
+
+// Returns an empty string when the table agrees with the reference.
+std::string Compare(const RuleTable& table, const Verdict& want,
+                    const Classification& got) {
+  std::string problem;
+  if (want.decision != got.decision) {
+    problem = absl::StrCat("decision: reference ", DecisionName(want.decision),
+                           ", table ", DecisionName(got.decision));
+  } else if (want.interface != nullptr &&
+             (got.interface == Classification::kNoInterface ||
+              table.interface_name(got.interface) != want.interface->name)) {
+    problem = "interface differs";
+  } else if (got.decision == Decision::kAllowedByRule &&
+             std::find(want.matching_rules.begin(), want.matching_rules.end(),
+                       got.rule_id) == want.matching_rules.end()) {
+    problem = absl::StrCat("table's rule ", got.rule_id,
+                           " is not among the reference's");
+  }
+  if (problem.empty()) return problem;
+  return absl::StrCat(problem, "; reference rules [",
+                      absl::StrJoin(want.matching_rules, ","), "] interface ",
+                      want.interface ? want.interface->name : "-",
+                      "; table rule ", got.rule_id, " interface ",
+                      got.interface == Classification::kNoInterface
+                          ? "-"
+                          : table.interface_name(got.interface));
+}
+
+class ClassifierPropertyTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    ASSERT_TRUE(testing::InitEal({"--force-max-simd-bitwidth=512"}));
+  }
+};
+
+TEST_F(ClassifierPropertyTest, TableEqualsReference) {
+  const uint64_t seed = SeedFromEnv();
+  Generator gen(seed);
+  uint64_t packets = 0, allowed = 0, unknown = 0, by_rule = 0;
+  for (int round = 0; round < kPoliciesPerSeed; ++round) {
+    std::string node;
+    Policy policy;
+    Diagnostics diagnostics;
+    for (int attempt = 0;; ++attempt) {
+      policy = gen.RandomPolicy(&node);
+      diagnostics = Diagnostics();
+      FinalizePolicy(policy, diagnostics);
+      if (diagnostics.empty()) break;
+      ASSERT_LT(attempt, 50) << "the generator keeps making invalid policies: "
+                             << diagnostics.ToStatus();
+    }
+    Reference reference(policy, node);
+    // Address classes (the real table) and per-member expansion (the
+    // benchmark's naive baseline) must both equal the reference.
+    for (bool expand : {false, true}) {
+      RuleTableOptions options;
+      options.compile.node = node;
+      options.compile.expand_group_members = expand;
+      absl::StatusOr<std::unique_ptr<RuleTable>> table =
+          RuleTable::Build(policy, options);
+      ASSERT_TRUE(table.ok()) << table.status() << "\nseed " << seed;
+      Generator packet_gen(seed * 1000003 + round);
+      std::vector<PacketKey> keys(kBurst);
+      std::vector<Classification> got(kBurst);
+      for (int sent = 0; sent < kPacketsPerPolicy; sent += kBurst) {
+        for (PacketKey& k : keys) k = packet_gen.RandomPacket(policy, node);
+        (*table)->Classify(keys.data(), kBurst, got.data());
+        for (uint32_t i = 0; i < kBurst; ++i) {
+          Verdict want = reference.Evaluate(keys[i]);
+          std::string problem = Compare(**table, want, got[i]);
+          if (!problem.empty()) {
+            FAIL() << "mismatch, seed " << seed << " (replay: SGATE_SEED="
+                   << seed << "), policy " << round
+                   << (expand ? " (members expanded)" : " (address classes)")
+                   << "\npacket: " << DescribePacket(keys[i]) << "\n"
+                   << problem << "\npolicy:\n"
+                   << DescribePolicy(policy, node);
+          }
+          ++packets;
+          allowed += want.allowed;
+          unknown += want.interface == nullptr;
+          by_rule += want.decision == Decision::kAllowedByRule;
+        }
+      }
+    }
+  }
+  // A generator that only ever produces one outcome would prove little.
+  EXPECT_GT(allowed, packets / 20);
+  EXPECT_LT(allowed, packets - packets / 20);
+  EXPECT_GT(packets - unknown, packets / 2);
+  EXPECT_GT(by_rule, packets / 5);
+  std::printf("seed %llu: %llu packets, %llu allowed (%llu by a rule), "
+              "%llu unknown interface\n",
+              static_cast<unsigned long long>(seed),
+              static_cast<unsigned long long>(packets),
+              static_cast<unsigned long long>(allowed),
+              static_cast<unsigned long long>(by_rule),
+              static_cast<unsigned long long>(unknown));
+}
+
+}  // namespace
+}  // namespace sgate::rules
