@@ -26,6 +26,8 @@ enum class DropReason : uint8_t {
   kCount,
 };
 
+// Reasons are numbered from 1 (0 is ParseError::kNone, no drop).
+inline constexpr int kFirstDropReason = 1;
 inline constexpr int kDropReasonCount = static_cast<int>(DropReason::kCount);
 
 inline DropReason DropReasonOf(ParseError error) {

@@ -1,0 +1,346 @@
+// sgate: the dataplane program (DESIGN.md §6).
+//   sgate [EAL options] -- --policy FILE [--pair IN:OUT]... [--node NAME] ...
+// The main lcore runs the control loop (signals, reloads, stats); every
+// other lcore runs a Worker with one rx/tx queue pair on every port.
+#include <rte_eal.h>
+#include <rte_errno.h>
+#include <rte_ethdev.h>
+#include <rte_lcore.h>
+#include <rte_log.h>
+#include <rte_malloc.h>
+#include <rte_mbuf.h>
+
+#include <atomic>
+#include <chrono>
+#include <csignal>
+#include <cstdio>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "control/json_writer.h"
+#include "control/sgate_options.h"
+#include "dataplane/compiled_table.h"
+#include "dataplane/port.h"
+#include "dataplane/published.h"
+#include "dataplane/worker.h"
+#include "rules/policy_loader.h"
+
+namespace sgate::control {
+namespace {
+
+using dataplane::CompiledTable;
+using Worker = dataplane::Worker<CompiledTable>;
+
+int g_logtype = RTE_LOGTYPE_USER1;
+#define SGATE_LOG(level, ...) \
+  rte_log(RTE_LOG_##level, g_logtype, "sgate: " __VA_ARGS__)
+
+std::atomic<bool> g_stop{false};
+std::atomic<bool> g_reload{false};
+
+void OnSignal(int signal) {
+  if (signal == SIGHUP) {
+    g_reload = true;
+  } else {
+    g_stop = true;
+  }
+}
+
+// Mbufs: every rx and tx descriptor of every queue can hold one, plus a
+// burst in flight per worker and port, plus the per-lcore caches.
+constexpr uint32_t kMbufCache = 256;
+uint32_t MbufCount(uint32_t ports, uint32_t workers) {
+  uint32_t descriptors = ports * workers * (1024 + 1024);
+  uint32_t in_flight = workers * ports * 2 * Worker::kBurst;
+  return descriptors + in_flight + (workers + 1) * kMbufCache + 1024;
+}
+
+class Sgate {
+ public:
+  explicit Sgate(SgateOptions options) : options_(std::move(options)) {}
+
+  // Everything up to launching the workers; a failure is fatal at start-up.
+  absl::Status Start() {
+    uint32_t workers = rte_lcore_count() - 1;
+    if (workers == 0) {
+      return absl::InvalidArgumentError(
+          "sgate needs at least two lcores (e.g. -l 0,1): the main lcore "
+          "runs control, the others forward");
+    }
+    absl::StatusOr<std::unique_ptr<CompiledTable>> table = LoadAndCompile();
+    if (!table.ok()) return table.status();
+    const rules::Settings& settings = (*table)->policy().settings;
+
+    std::vector<uint16_t> ports;
+    for (const PortPair& p : options_.pairs) {
+      for (uint16_t port : {p.inside, p.outside}) {
+        if (port >= dataplane::kMaxPorts) {
+          return absl::InvalidArgumentError(absl::StrCat(
+              "port ", port, " is past the ", dataplane::kMaxPorts,
+              " ports sgate supports"));
+        }
+        ports.push_back(port);
+      }
+      pairs_.push_back({p.inside, p.outside});
+    }
+    pool_ = rte_pktmbuf_pool_create("sgate_mbufs",
+                                    MbufCount(ports.size(), workers),
+                                    kMbufCache, 0, RTE_MBUF_DEFAULT_BUF_SIZE,
+                                    rte_socket_id());
+    if (pool_ == nullptr) {
+      return absl::ResourceExhaustedError(absl::StrCat(
+          "cannot allocate the mbuf pool: ", rte_strerror(rte_errno),
+          " (give EAL more memory: -m, or hugepages)"));
+    }
+    for (uint16_t port : ports) {
+      absl::Status s = dataplane::SetUpPort(
+          {.port_id = port, .queues = static_cast<uint16_t>(workers),
+           .pool = pool_});
+      if (!s.ok()) return s;
+    }
+
+    tables_ = std::make_unique<dataplane::Published<CompiledTable>>(workers);
+    if (!tables_->ok()) {
+      return absl::ResourceExhaustedError("cannot allocate the RCU state");
+    }
+    tables_->Swap(*std::move(table));
+    generation_ = 1;
+
+    // Each worker tracks its share of settings.max_flows (RSS gives each
+    // a share of the connections).
+    uint32_t capacity = std::max<uint32_t>(1, settings.max_flows / workers);
+    size_t bytes = dataplane::FlowTable::MemoryFor(capacity);
+    uint16_t queue = 0;
+    unsigned lcore;
+    RTE_LCORE_FOREACH_WORKER(lcore) {
+      void* memory = rte_zmalloc_socket("sgate_flows", bytes,
+                                        RTE_CACHE_LINE_SIZE,
+                                        rte_lcore_to_socket_id(lcore));
+      if (memory == nullptr) {
+        return absl::ResourceExhaustedError(absl::StrCat(
+            "cannot allocate a flow table of ", capacity, " flows (",
+            bytes >> 20, " MiB per worker): give EAL more memory (-m, "
+            "hugepages) or lower settings.max_flows"));
+      }
+      flow_memory_.push_back(memory);
+      flows_.push_back(
+          std::make_unique<dataplane::FlowTable>(memory, capacity));
+      workers_.push_back(std::make_unique<Worker>(
+          queue, queue, pairs_, *flows_.back(), *tables_, g_stop));
+      lcores_.push_back(lcore);
+      ++queue;
+    }
+    for (size_t i = 0; i < workers_.size(); ++i) {
+      rte_eal_remote_launch(
+          [](void* worker) {
+            static_cast<Worker*>(worker)->Run();
+            return 0;
+          },
+          workers_[i].get(), lcores_[i]);
+    }
+    SGATE_LOG(INFO, "forwarding with %zu worker(s), %u flows each, policy "
+                    "%s generation %u\n",
+              workers_.size(), capacity, options_.policy_path.c_str(),
+              generation_);
+    return absl::OkStatus();
+  }
+
+  // The control loop: returns when SIGINT/SIGTERM arrives.
+  void Run() {
+    auto next_stats = std::chrono::steady_clock::now();
+    while (!g_stop) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+      if (g_reload.exchange(false)) Reload();
+      if (options_.stats_interval_seconds > 0 &&
+          std::chrono::steady_clock::now() >= next_stats) {
+        next_stats += std::chrono::seconds(options_.stats_interval_seconds);
+        std::printf("%s\n", StatsJson().c_str());
+        std::fflush(stdout);
+      }
+    }
+  }
+
+  void Stop() {
+    g_stop = true;
+    rte_eal_mp_wait_lcore();
+    std::printf("%s\n", StatsJson().c_str());
+    std::fflush(stdout);
+    for (const dataplane::PortPairIds& p : pairs_) {
+      for (uint16_t port : {p.inside, p.outside}) {
+        rte_eth_dev_stop(port);
+        rte_eth_dev_close(port);
+      }
+    }
+    workers_.clear();
+    flows_.clear();
+    for (void* memory : flow_memory_) rte_free(memory);
+    tables_.reset();
+  }
+
+ private:
+  absl::StatusOr<std::unique_ptr<CompiledTable>> LoadAndCompile() {
+    rules::LoadOptions load;
+    load.aws_json_path = options_.aws_json_path;
+    absl::StatusOr<rules::Policy> policy =
+        rules::LoadPolicyFile(options_.policy_path, load);
+    if (!policy.ok()) return policy.status();
+    rules::RuleTableOptions table_options;
+    table_options.compile.node = options_.node;
+    return CompiledTable::Build(*std::move(policy), generation_ + 1,
+                                table_options);
+  }
+
+  // A policy that fails to load or compile changes nothing: the current
+  // table stays (DESIGN.md §4).
+  void Reload() {
+    absl::StatusOr<std::unique_ptr<CompiledTable>> table = LoadAndCompile();
+    if (!table.ok()) {
+      ++reloads_rejected_;
+      SGATE_LOG(ERR, "reload rejected, keeping generation %u:\n%s\n",
+                generation_, std::string(table.status().message()).c_str());
+      return;
+    }
+    ++generation_;
+    tables_->Swap(*std::move(table));  // the old table is freed here
+    SGATE_LOG(INFO, "reload: generation %u live (grace period %lld us)\n",
+              generation_,
+              static_cast<long long>(
+                  tables_->last_grace_period().count() / 1000));
+  }
+
+  std::string StatsJson() const {
+    JsonWriter j;
+    j.BeginObject();
+    j.Key("generation");
+    j.Number(generation_);
+    j.Key("reloads_rejected");
+    j.Number(reloads_rejected_);
+    j.Key("ports");
+    j.BeginArray();
+    for (const dataplane::PortPairIds& p : pairs_) {
+      for (uint16_t port : {p.inside, p.outside}) {
+        dataplane::PortCounters sum;
+        for (const auto& w : workers_) {
+          sum.rx_packets += w->port_counters(port).rx_packets;
+          sum.tx_packets += w->port_counters(port).tx_packets;
+          sum.rx_dropped += w->port_counters(port).rx_dropped;
+        }
+        j.BeginObject();
+        j.Key("port");
+        j.Number(port);
+        j.Key("name");
+        j.String(dataplane::PortName(port));
+        j.Key("rx_packets");
+        j.Number(sum.rx_packets);
+        j.Key("tx_packets");
+        j.Number(sum.tx_packets);
+        j.Key("rx_dropped");
+        j.Number(sum.rx_dropped);
+        j.EndObject();
+      }
+    }
+    j.EndArray();
+    dataplane::EnforcerCounters total;
+    dataplane::FlowTable::Counters flows;
+    for (size_t i = 0; i < workers_.size(); ++i) {
+      const dataplane::EnforcerCounters& c = workers_[i]->counters();
+      total.received += c.received;
+      total.forwarded += c.forwarded;
+      for (int r = 0; r < dataplane::kDropReasonCount; ++r) {
+        total.drops[r] += c.drops[r];
+      }
+      total.icmp_errors_of_flows += c.icmp_errors_of_flows;
+      total.unknown_interface_passed += c.unknown_interface_passed;
+      const dataplane::FlowTable::Counters& f = flows_[i]->counters();
+      flows.created += f.created;
+      flows.expired += f.expired;
+      flows.removed += f.removed;
+      flows.insert_failed += f.insert_failed;
+      flows.active += f.active;
+    }
+    j.Key("received");
+    j.Number(total.received);
+    j.Key("forwarded");
+    j.Number(total.forwarded);
+    j.Key("drops");
+    j.BeginObject();
+    for (int r = dataplane::kFirstDropReason; r < dataplane::kDropReasonCount;
+         ++r) {
+      j.Key(dataplane::DropReasonName(static_cast<dataplane::DropReason>(r)));
+      j.Number(total.drops[r]);
+    }
+    j.EndObject();
+    j.Key("icmp_errors_of_flows");
+    j.Number(total.icmp_errors_of_flows);
+    j.Key("unknown_interface_passed");
+    j.Number(total.unknown_interface_passed);
+    j.Key("flows");
+    j.BeginObject();
+    j.Key("active");
+    j.Number(flows.active);
+    j.Key("created");
+    j.Number(flows.created);
+    j.Key("expired");
+    j.Number(flows.expired);
+    j.Key("removed");
+    j.Number(flows.removed);
+    j.Key("insert_failed");
+    j.Number(flows.insert_failed);
+    j.EndObject();
+    j.EndObject();
+    return j.str();
+  }
+
+  SgateOptions options_;
+  std::vector<dataplane::PortPairIds> pairs_;
+  rte_mempool* pool_ = nullptr;
+  std::unique_ptr<dataplane::Published<CompiledTable>> tables_;
+  std::vector<void*> flow_memory_;
+  std::vector<std::unique_ptr<dataplane::FlowTable>> flows_;
+  std::vector<std::unique_ptr<Worker>> workers_;
+  std::vector<unsigned> lcores_;
+  uint32_t generation_ = 0;
+  uint64_t reloads_rejected_ = 0;
+};
+
+}  // namespace
+}  // namespace sgate::control
+
+int main(int argc, char** argv) {
+  int consumed = rte_eal_init(argc, argv);
+  if (consumed < 0) {
+    rte_exit(EXIT_FAILURE, "EAL initialisation failed: %s\n",
+             rte_strerror(rte_errno));
+  }
+  int logtype = rte_log_register_type_and_pick_level("sgate.control",
+                                                     RTE_LOG_INFO);
+  if (logtype >= 0) sgate::control::g_logtype = logtype;
+  // rte_eal_init leaves the program name at argv[consumed]; sgate's own
+  // options follow it.
+  std::vector<std::string> args(argv + consumed + 1, argv + argc);
+  absl::StatusOr<sgate::control::SgateOptions> options =
+      sgate::control::ParseSgateOptions(args);
+  if (!options.ok()) {
+    std::fprintf(stderr, "sgate: %s", std::string(options.status().message()).c_str());
+    rte_eal_cleanup();
+    return 2;
+  }
+  std::signal(SIGINT, sgate::control::OnSignal);
+  std::signal(SIGTERM, sgate::control::OnSignal);
+  std::signal(SIGHUP, sgate::control::OnSignal);
+
+  sgate::control::Sgate sgate(*std::move(options));
+  absl::Status started = sgate.Start();
+  if (!started.ok()) {
+    sgate::control::g_stop = true;
+    rte_eal_mp_wait_lcore();
+    rte_exit(EXIT_FAILURE, "%s\n", std::string(started.message()).c_str());
+  }
+  sgate.Run();
+  sgate.Stop();
+  rte_eal_cleanup();
+  return 0;
+}

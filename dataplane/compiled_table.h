@@ -1,0 +1,52 @@
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "dataplane/enforcer.h"
+#include "rules/policy.h"
+#include "rules/rule_table.h"
+
+namespace sgate::dataplane {
+
+// What the workers read through Published<>: one policy compiled into a
+// rules::RuleTable (rte_fib + rte_acl), with the generation and timeouts
+// that came with it. Immutable once built.
+class CompiledTable {
+ public:
+  static absl::StatusOr<std::unique_ptr<CompiledTable>> Build(
+      rules::Policy policy, uint32_t generation,
+      const rules::RuleTableOptions& options) {
+    absl::StatusOr<std::unique_ptr<rules::RuleTable>> table =
+        rules::RuleTable::Build(policy, options);
+    if (!table.ok()) return table.status();
+    return std::unique_ptr<CompiledTable>(
+        new CompiledTable(std::move(policy), *std::move(table), generation));
+  }
+
+  ClassifyResult Classify(const rules::PacketKey& key) const {
+    rules::Classification c = table_->Classify(key);
+    return {c.interface != rules::Classification::kNoInterface, c.allowed(),
+            c.rule_id};
+  }
+  uint32_t generation() const { return generation_; }
+  const rules::Timeouts& timeouts() const {
+    return policy_.settings.timeouts;
+  }
+  const rules::Policy& policy() const { return policy_; }
+  const rules::RuleTable& rule_table() const { return *table_; }
+
+ private:
+  CompiledTable(rules::Policy policy, std::unique_ptr<rules::RuleTable> table,
+                uint32_t generation)
+      : policy_(std::move(policy)),
+        table_(std::move(table)),
+        generation_(generation) {}
+
+  rules::Policy policy_;
+  std::unique_ptr<rules::RuleTable> table_;
+  uint32_t generation_;
+};
+
+}  // namespace sgate::dataplane
