@@ -24,35 +24,36 @@ namespace {
 // The per-packet ACL input, built on the stack for each burst. rte_acl
 // reads its input in network byte order (rules are given in host order)
 // and in 4-byte groups ("input indexes"), the first field being one byte.
+// Fields sharing an input index must fill its 4 bytes, hence the pairing
+// of group set and port, and the 4-byte class.
 struct AclKey4 {
-  uint8_t protocol;       // input 0
+  uint8_t protocol;        // input 0
   uint8_t pad0[3];
-  uint16_t group_set;     // input 1
-  uint16_t address_class;
-  uint32_t remote;        // input 2
-  uint16_t port;          // input 3 (bytes 14-15 read but unused)
-  uint16_t pad1;
+  uint16_t group_set;      // input 1
+  uint16_t port;
+  uint32_t remote;         // input 2
+  uint32_t address_class;  // input 3
 };
 static_assert(sizeof(AclKey4) == 16);
 
 struct AclKey6 {
-  uint8_t protocol;       // input 0
+  uint8_t protocol;        // input 0
   uint8_t pad0[3];
-  uint16_t group_set;     // input 1
-  uint16_t address_class;
-  uint8_t remote[16];     // inputs 2-5
-  uint16_t port;          // input 6
-  uint16_t pad1;
+  uint16_t group_set;      // input 1
+  uint16_t port;
+  uint8_t remote[16];      // inputs 2-5
+  uint32_t address_class;  // input 6
 };
 static_assert(sizeof(AclKey6) == 28);
 
-enum AclField4 { kProto4, kGroupSet4, kClass4, kRemote4, kPort4, kFields4 };
+// Field order = the order of the key's bytes.
+enum AclField4 { kProto4, kGroupSet4, kPort4, kRemote4, kClass4, kFields4 };
 enum AclField6 {
   kProto6,
   kGroupSet6,
-  kClass6,
+  kPort6,
   kRemote6,  // four 32-bit words: kRemote6 .. kRemote6 + 3
-  kPort6 = kRemote6 + 4,
+  kClass6 = kRemote6 + 4,
   kFields6
 };
 
@@ -93,11 +94,11 @@ void FieldDefs(Family family, rte_acl_config& config) {
                                offsetof(AclKey4, protocol));
     config.defs[kGroupSet4] = Def(RTE_ACL_FIELD_TYPE_RANGE, 2, kGroupSet4, 1,
                                   offsetof(AclKey4, group_set));
-    config.defs[kClass4] = Def(RTE_ACL_FIELD_TYPE_RANGE, 2, kClass4, 1,
+    config.defs[kClass4] = Def(RTE_ACL_FIELD_TYPE_RANGE, 4, kClass4, 3,
                                offsetof(AclKey4, address_class));
     config.defs[kRemote4] = Def(RTE_ACL_FIELD_TYPE_MASK, 4, kRemote4, 2,
                                 offsetof(AclKey4, remote));
-    config.defs[kPort4] = Def(RTE_ACL_FIELD_TYPE_RANGE, 2, kPort4, 3,
+    config.defs[kPort4] = Def(RTE_ACL_FIELD_TYPE_RANGE, 2, kPort4, 1,
                               offsetof(AclKey4, port));
     return;
   }
@@ -106,14 +107,14 @@ void FieldDefs(Family family, rte_acl_config& config) {
                              offsetof(AclKey6, protocol));
   config.defs[kGroupSet6] = Def(RTE_ACL_FIELD_TYPE_RANGE, 2, kGroupSet6, 1,
                                 offsetof(AclKey6, group_set));
-  config.defs[kClass6] = Def(RTE_ACL_FIELD_TYPE_RANGE, 2, kClass6, 1,
+  config.defs[kClass6] = Def(RTE_ACL_FIELD_TYPE_RANGE, 4, kClass6, 6,
                              offsetof(AclKey6, address_class));
   for (int w = 0; w < 4; ++w) {
     config.defs[kRemote6 + w] =
         Def(RTE_ACL_FIELD_TYPE_MASK, 4, kRemote6 + w, 2 + w,
             offsetof(AclKey6, remote) + 4 * w);
   }
-  config.defs[kPort6] = Def(RTE_ACL_FIELD_TYPE_RANGE, 2, kPort6, 6,
+  config.defs[kPort6] = Def(RTE_ACL_FIELD_TYPE_RANGE, 2, kPort6, 1,
                             offsetof(AclKey6, port));
 }
 
@@ -141,11 +142,11 @@ void FillCommon(const MatchEntry& e, int proto, int group_set, int klass,
   r.field[group_set].value.u16 = e.group_set;
   r.field[group_set].mask_range.u16 = e.group_set;
   if (e.by_class) {
-    r.field[klass].value.u16 = e.address_class;
-    r.field[klass].mask_range.u16 = e.address_class;
+    r.field[klass].value.u32 = e.address_class;
+    r.field[klass].mask_range.u32 = e.address_class;
   } else {
-    r.field[klass].value.u16 = 0;
-    r.field[klass].mask_range.u16 = 0xffff;
+    r.field[klass].value.u32 = 0;
+    r.field[klass].mask_range.u32 = UINT32_MAX;
   }
   r.field[port].value.u16 = e.port_low;
   r.field[port].mask_range.u16 = e.port_high;
@@ -379,17 +380,12 @@ absl::Status RuleTable::BuildFibs(const CompiledPolicy& compiled,
       }
     }
   }
-  // IPv6: a trie; a /128 needs one tbl8 per distinct prefix of length
-  // 24, 32, ..., 120 on its path.
+  // IPv6: a trie. It reserves tbl8 groups per route, not per shared
+  // prefix: a /128 with no covering route takes (128 - 24) / 8 = 13.
   if (!pending[1].empty()) {
-    std::set<std::pair<int, std::array<uint8_t, 16>>> prefixes;
-    for (const auto& [a, p] : pending[1]) {
-      for (int len = 24; len < 128; len += 8) {
-        prefixes.insert({len, MakeCidr(a, len).address.bytes});
-      }
-    }
+    constexpr uint32_t kTbl8PerHostRoute = (128 - 24) / 8;
     uint32_t routes = static_cast<uint32_t>(pending[1].size());
-    uint32_t tbl8 = static_cast<uint32_t>(prefixes.size());
+    uint32_t tbl8 = routes * kTbl8PerHostRoute;
     rte_fib6_conf conf{};
     conf.type = RTE_FIB6_TRIE;
     conf.default_nh = 0;
@@ -551,7 +547,7 @@ void RuleTable::ClassifyFamily(const PacketKey* keys, const uint8_t* index,
     if (lookup_remote && hops[n + j] != 0) {
       klass = info[hops[n + j] - 1].address_class;
     }
-    key.address_class = rte_cpu_to_be_16(klass);
+    key.address_class = rte_cpu_to_be_32(klass);
     if constexpr (kFamily == Family::kIPv4) {
       std::memcpy(&key.remote, k.remote.bytes.data(), 4);
     } else {
