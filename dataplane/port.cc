@@ -2,6 +2,8 @@
 
 #include <rte_ethdev.h>
 
+#include <string_view>
+
 #include "absl/strings/str_cat.h"
 
 namespace sgate::dataplane {
@@ -53,8 +55,13 @@ absl::Status SetUpPort(const PortConfig& config) {
   }
 
   rte_eth_conf conf{};
-  if (config.queues > 1) {
-    uint64_t wanted = RTE_ETH_RSS_IP | RTE_ETH_RSS_TCP | RTE_ETH_RSS_UDP;
+  uint64_t wanted = RTE_ETH_RSS_IP | RTE_ETH_RSS_TCP | RTE_ETH_RSS_UDP;
+  // net_af_packet spreads frames over its queues with the kernel's packet
+  // fanout hash, which is symmetric already (the flow dissector orders the
+  // addresses and ports before hashing): nothing to configure.
+  bool kernel_fanout =
+      std::string_view(info.driver_name) == "net_af_packet";
+  if (config.queues > 1 && !kernel_fanout) {
     if ((info.flow_type_rss_offloads & wanted) == 0) {
       return absl::InvalidArgumentError(absl::StrCat(
           "port ", port, " (", PortName(port),
