@@ -2,6 +2,7 @@
 //   sgate [EAL options] -- --policy FILE [--pair IN:OUT]... [--node NAME] ...
 // The main lcore runs the control loop (signals, reloads, stats); every
 // other lcore runs a Worker with one rx/tx queue pair on every port.
+#include <rte_cycles.h>
 #include <rte_eal.h>
 #include <rte_errno.h>
 #include <rte_ethdev.h>
@@ -218,6 +219,9 @@ class Sgate {
     j.Number(generation_);
     j.Key("reloads_rejected");
     j.Number(reloads_rejected_);
+    // Lets a reader turn packet rates into cycles per packet.
+    j.Key("tsc_hz");
+    j.Number(static_cast<int64_t>(rte_get_tsc_hz()));
     j.Key("ports");
     j.BeginArray();
     for (const dataplane::PortPairIds& p : pairs_) {
