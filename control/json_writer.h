@@ -2,6 +2,7 @@
 
 #include <cstdint>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "absl/strings/string_view.h"
@@ -23,6 +24,24 @@ class JsonWriter {
   void Number(int64_t value);
   void Bool(bool value);
   void Null();
+  // Key and value in one call: j.Field("rx_packets", n).
+  template <typename T>
+    requires(std::is_integral_v<T> && !std::is_same_v<T, bool>)
+  void Field(absl::string_view key, T value) {
+    Key(key);
+    Number(static_cast<int64_t>(value));
+  }
+  void Field(absl::string_view key, absl::string_view value) {
+    Key(key);
+    String(value);
+  }
+  void Field(absl::string_view key, const char* value) {
+    Field(key, absl::string_view(value));
+  }
+  void Field(absl::string_view key, bool value) {
+    Key(key);
+    Bool(value);
+  }
 
   const std::string& str() const { return out_; }
 

@@ -154,29 +154,19 @@ void PrintSummaryJson(const std::string& path, const PolicySummary& s,
                       std::ostream& out) {
   JsonWriter j;
   j.BeginObject();
-  j.Key("file");
-  j.String(path);
-  j.Key("valid");
-  j.Bool(true);
-  j.Key("security_groups");
-  j.Number(s.groups);
-  j.Key("implicit_groups");
-  j.Number(s.implicit_groups);
-  j.Key("interfaces");
-  j.Number(s.interfaces);
-  j.Key("enforced_interfaces");
-  j.Number(s.enforced_interfaces);
-  j.Key("prefix_lists");
-  j.Number(s.prefix_lists);
+  j.Field("file", path);
+  j.Field("valid", true);
+  j.Field("security_groups", s.groups);
+  j.Field("implicit_groups", s.implicit_groups);
+  j.Field("interfaces", s.interfaces);
+  j.Field("enforced_interfaces", s.enforced_interfaces);
+  j.Field("prefix_lists", s.prefix_lists);
   for (Direction d : {Direction::kIngress, Direction::kEgress}) {
     j.Key(rules::DirectionName(d));
     j.BeginObject();
-    j.Key("rules");
-    j.Number(s.rules[static_cast<int>(d)]);
-    j.Key("expanded_ipv4");
-    j.Number(s.expanded.Get(d, Family::kIPv4));
-    j.Key("expanded_ipv6");
-    j.Number(s.expanded.Get(d, Family::kIPv6));
+    j.Field("rules", s.rules[static_cast<int>(d)]);
+    j.Field("expanded_ipv4", s.expanded.Get(d, Family::kIPv4));
+    j.Field("expanded_ipv6", s.expanded.Get(d, Family::kIPv6));
     j.EndObject();
   }
   j.EndObject();
@@ -295,12 +285,9 @@ void PrintTraceJson(const Policy& policy, const rules::PacketKey& packet,
                     const rules::Verdict& verdict, std::ostream& out) {
   JsonWriter j;
   j.BeginObject();
-  j.Key("packet");
-  j.String(DescribePacket(packet));
-  j.Key("verdict");
-  j.String(verdict.allowed ? "allow" : "deny");
-  j.Key("decision");
-  j.String(DecisionName(verdict.decision));
+  j.Field("packet", DescribePacket(packet));
+  j.Field("verdict", verdict.allowed ? "allow" : "deny");
+  j.Field("decision", DecisionName(verdict.decision));
   j.Key("interface");
   if (verdict.interface) {
     j.String(verdict.interface->name);
@@ -313,18 +300,12 @@ void PrintTraceJson(const Policy& policy, const rules::PacketKey& packet,
     const rules::RuleRef& ref = policy.rules()[id];
     const rules::Rule& rule = policy.rule(id);
     j.BeginObject();
-    j.Key("group");
-    j.String(ref.group);
-    j.Key("direction");
-    j.String(rules::DirectionName(ref.direction));
-    j.Key("index");
-    j.Number(ref.index);
-    j.Key("rule");
-    j.String(rule.Describe(ref.direction));
-    j.Key("description");
-    j.String(rule.description);
-    j.Key("location");
-    j.String(rule.location.ToString());
+    j.Field("group", ref.group);
+    j.Field("direction", rules::DirectionName(ref.direction));
+    j.Field("index", ref.index);
+    j.Field("rule", rule.Describe(ref.direction));
+    j.Field("description", rule.description);
+    j.Field("location", rule.location.ToString());
     j.EndObject();
   }
   j.EndArray();

@@ -75,8 +75,9 @@ class Sgate {
     if (!table.ok()) return table.status();
     const rules::Settings& settings = (*table)->policy().settings;
 
+    pairs_ = options_.pairs;
     std::vector<uint16_t> ports;
-    for (const PortPair& p : options_.pairs) {
+    for (const dataplane::PortPairIds& p : options_.pairs) {
       for (uint16_t port : {p.inside, p.outside}) {
         if (port >= dataplane::kMaxPorts) {
           return absl::InvalidArgumentError(absl::StrCat(
@@ -85,7 +86,6 @@ class Sgate {
         }
         ports.push_back(port);
       }
-      pairs_.push_back({p.inside, p.outside});
     }
     pool_ = rte_pktmbuf_pool_create("sgate_mbufs",
                                     MbufCount(ports.size(), workers),
@@ -215,13 +215,10 @@ class Sgate {
   std::string StatsJson() const {
     JsonWriter j;
     j.BeginObject();
-    j.Key("generation");
-    j.Number(generation_);
-    j.Key("reloads_rejected");
-    j.Number(reloads_rejected_);
+    j.Field("generation", generation_);
+    j.Field("reloads_rejected", reloads_rejected_);
     // Lets a reader turn packet rates into cycles per packet.
-    j.Key("tsc_hz");
-    j.Number(static_cast<int64_t>(rte_get_tsc_hz()));
+    j.Field("tsc_hz", static_cast<int64_t>(rte_get_tsc_hz()));
     j.Key("ports");
     j.BeginArray();
     for (const dataplane::PortPairIds& p : pairs_) {
@@ -233,16 +230,11 @@ class Sgate {
           sum.rx_dropped += w->port_counters(port).rx_dropped;
         }
         j.BeginObject();
-        j.Key("port");
-        j.Number(port);
-        j.Key("name");
-        j.String(dataplane::PortName(port));
-        j.Key("rx_packets");
-        j.Number(sum.rx_packets);
-        j.Key("tx_packets");
-        j.Number(sum.tx_packets);
-        j.Key("rx_dropped");
-        j.Number(sum.rx_dropped);
+        j.Field("port", port);
+        j.Field("name", dataplane::PortName(port));
+        j.Field("rx_packets", sum.rx_packets);
+        j.Field("tx_packets", sum.tx_packets);
+        j.Field("rx_dropped", sum.rx_dropped);
         j.EndObject();
       }
     }
@@ -265,34 +257,24 @@ class Sgate {
       flows.insert_failed += f.insert_failed;
       flows.active += f.active;
     }
-    j.Key("received");
-    j.Number(total.received);
-    j.Key("forwarded");
-    j.Number(total.forwarded);
+    j.Field("received", total.received);
+    j.Field("forwarded", total.forwarded);
     j.Key("drops");
     j.BeginObject();
     for (int r = dataplane::kFirstDropReason; r < dataplane::kDropReasonCount;
          ++r) {
-      j.Key(dataplane::DropReasonName(static_cast<dataplane::DropReason>(r)));
-      j.Number(total.drops[r]);
+      j.Field(dataplane::DropReasonName(static_cast<dataplane::DropReason>(r)), total.drops[r]);
     }
     j.EndObject();
-    j.Key("icmp_errors_of_flows");
-    j.Number(total.icmp_errors_of_flows);
-    j.Key("unknown_interface_passed");
-    j.Number(total.unknown_interface_passed);
+    j.Field("icmp_errors_of_flows", total.icmp_errors_of_flows);
+    j.Field("unknown_interface_passed", total.unknown_interface_passed);
     j.Key("flows");
     j.BeginObject();
-    j.Key("active");
-    j.Number(flows.active);
-    j.Key("created");
-    j.Number(flows.created);
-    j.Key("expired");
-    j.Number(flows.expired);
-    j.Key("removed");
-    j.Number(flows.removed);
-    j.Key("insert_failed");
-    j.Number(flows.insert_failed);
+    j.Field("active", flows.active);
+    j.Field("created", flows.created);
+    j.Field("expired", flows.expired);
+    j.Field("removed", flows.removed);
+    j.Field("insert_failed", flows.insert_failed);
     j.EndObject();
     j.EndObject();
     return j.str();

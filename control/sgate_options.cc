@@ -56,7 +56,7 @@ absl::StatusOr<SgateOptions> ParseSgateOptions(
       }
     } else {  // --pair
       std::vector<absl::string_view> ports = absl::StrSplit(value, ':');
-      PortPair pair;
+      dataplane::PortPairIds pair;
       if (ports.size() != 2 || !ParsePort(ports[0], &pair.inside) ||
           !ParsePort(ports[1], &pair.outside) || pair.inside == pair.outside) {
         return Usage(absl::StrCat(
@@ -67,9 +67,9 @@ absl::StatusOr<SgateOptions> ParseSgateOptions(
     }
   }
   if (options.policy_path.empty()) return Usage("--policy FILE is required");
-  if (options.pairs.empty()) options.pairs.push_back(PortPair{});
+  if (options.pairs.empty()) options.pairs.push_back({});
   std::set<uint16_t> used;
-  for (const PortPair& pair : options.pairs) {
+  for (const dataplane::PortPairIds& pair : options.pairs) {
     for (uint16_t port : {pair.inside, pair.outside}) {
       if (!used.insert(port).second) {
         return Usage(absl::StrCat("port ", port, " is in two --pair options"));

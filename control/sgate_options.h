@@ -6,15 +6,9 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "dataplane/port_pair.h"
 
 namespace sgate::control {
-
-// A forwarding pair: frames from `inside` go out of `outside` and back
-// (DESIGN.md §3). Interfaces sit behind the inside port.
-struct PortPair {
-  uint16_t inside = 0;
-  uint16_t outside = 1;
-};
 
 // sgate's own options: everything after the EAL options and "--".
 //   sgate [EAL options] -- --policy FILE [--pair IN:OUT]... [--node NAME]
@@ -22,7 +16,7 @@ struct PortPair {
 struct SgateOptions {
   std::string policy_path;
   std::optional<std::string> aws_json_path;
-  std::vector<PortPair> pairs;  // default {0:1}
+  std::vector<dataplane::PortPairIds> pairs;  // default {0:1}
   std::string node;
   std::string control_path = "/run/sgate/control.sock";
   uint32_t stats_interval_seconds = 0;  // 0: no periodic stats

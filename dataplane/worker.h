@@ -11,15 +11,10 @@
 
 #include "dataplane/enforcer.h"
 #include "dataplane/flow_table.h"
+#include "dataplane/port_pair.h"
 #include "dataplane/published.h"
 
 namespace sgate::dataplane {
-
-// A pair of ports sgate forwards between (DESIGN.md §3).
-struct PortPairIds {
-  uint16_t inside = 0;
-  uint16_t outside = 1;
-};
 
 // Per-port counters of one worker, for `sgatectl stats`.
 struct PortCounters {
