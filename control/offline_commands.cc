@@ -4,13 +4,19 @@
 #include <cstdint>
 #include <optional>
 
+#include <rte_eal.h>
+#include <rte_errno.h>
+#include <unistd.h>
+
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "control/json_writer.h"
 #include "rules/policy_loader.h"
 #include "rules/reference.h"
+#include "rules/rule_table.h"
 
 namespace sgate::control {
 namespace {
@@ -28,6 +34,7 @@ struct Options {
   std::optional<uint16_t> vlan;
   std::optional<Direction> direction;
   bool json = false;
+  bool compile = false;  // check: also build the rte_acl/rte_fib table
 };
 
 bool ParseOptions(const std::vector<std::string>& args, Options& options,
@@ -40,6 +47,10 @@ bool ParseOptions(const std::vector<std::string>& args, Options& options,
     }
     if (arg == "--json") {
       options.json = true;
+      continue;
+    }
+    if (arg == "--compile") {
+      options.compile = true;
       continue;
     }
     if (arg == "--in" || arg == "--out") {
@@ -150,7 +161,49 @@ PolicySummary Summarise(const Policy& policy, const std::string& node) {
   return s;
 }
 
+// Builds the dataplane's table once to report its size. EAL comes up
+// in-process without hugepages, PCI or shared files, so this needs no root.
+absl::StatusOr<rules::RuleTableStats> CompileForStats(const Policy& policy,
+                                                      const std::string& node) {
+  static const bool eal_up = [] {
+    std::vector<std::string> args = {
+        "sgatectl", "--no-huge", "--no-pci", "--no-shconf", "-m", "1024",
+        "--log-level=lib.*:error", "--force-max-simd-bitwidth=512",
+        absl::StrCat("--file-prefix=sgatectl-", getpid())};
+    std::vector<char*> argv;
+    for (std::string& a : args) argv.push_back(a.data());
+    return rte_eal_init(static_cast<int>(argv.size()), argv.data()) >= 0;
+  }();
+  if (!eal_up) {
+    return absl::UnavailableError(absl::StrCat(
+        "DPDK's EAL did not start: ", rte_strerror(rte_errno)));
+  }
+  rules::RuleTableOptions options;
+  options.compile.node = node;
+  absl::StatusOr<std::unique_ptr<rules::RuleTable>> table =
+      rules::RuleTable::Build(policy, options);
+  if (!table.ok()) return table.status();
+  return (*table)->stats();
+}
+
+void PrintCompiled(const rules::RuleTableStats& c, std::ostream& out) {
+  auto acl = [&c](Family f, Direction d) {
+    return c.acl_rules[static_cast<int>(f)][static_cast<int>(d)];
+  };
+  out << "  compiled:        " << absl::StrFormat("%.1f", c.build_seconds * 1e3)
+      << " ms, " << absl::StrFormat("%.1f", c.memory_bytes / 1048576.0)
+      << " MiB, rte_acl " << rules::AclMethodName(c.acl_method) << "\n"
+      << "  acl rules:       IPv4 ingress " << acl(Family::kIPv4, Direction::kIngress)
+      << ", egress " << acl(Family::kIPv4, Direction::kEgress)
+      << "; IPv6 ingress " << acl(Family::kIPv6, Direction::kIngress)
+      << ", egress " << acl(Family::kIPv6, Direction::kEgress) << "\n"
+      << "  group sets:      " << c.group_sets << ", address classes "
+      << c.address_classes << ", FIB routes " << c.fib_routes[0] << " IPv4 + "
+      << c.fib_routes[1] << " IPv6\n";
+}
+
 void PrintSummaryJson(const std::string& path, const PolicySummary& s,
+                      const std::optional<rules::RuleTableStats>& compiled,
                       std::ostream& out) {
   JsonWriter j;
   j.BeginObject();
@@ -167,6 +220,20 @@ void PrintSummaryJson(const std::string& path, const PolicySummary& s,
     j.Field("rules", s.rules[static_cast<int>(d)]);
     j.Field("expanded_ipv4", s.expanded.Get(d, Family::kIPv4));
     j.Field("expanded_ipv6", s.expanded.Get(d, Family::kIPv6));
+    j.EndObject();
+  }
+  if (compiled) {
+    j.Key("compiled");
+    j.BeginObject();
+    j.Field("build_ms", static_cast<int64_t>(compiled->build_seconds * 1e3));
+    j.Field("memory_bytes", compiled->memory_bytes);
+    j.Field("acl_method", rules::AclMethodName(compiled->acl_method));
+    j.Field("acl_rules_ipv4_ingress", compiled->acl_rules[0][0]);
+    j.Field("acl_rules_ipv4_egress", compiled->acl_rules[0][1]);
+    j.Field("acl_rules_ipv6_ingress", compiled->acl_rules[1][0]);
+    j.Field("acl_rules_ipv6_egress", compiled->acl_rules[1][1]);
+    j.Field("group_sets", compiled->group_sets);
+    j.Field("address_classes", compiled->address_classes);
     j.EndObject();
   }
   j.EndObject();
@@ -360,10 +427,21 @@ int RunCheck(const std::vector<std::string>& args, std::ostream& out,
   std::optional<Policy> policy = Load(path, options.load, err);
   if (!policy) return 1;
   PolicySummary summary = Summarise(*policy, options.node);
+  std::optional<rules::RuleTableStats> compiled;
+  if (options.compile) {
+    absl::StatusOr<rules::RuleTableStats> stats =
+        CompileForStats(*policy, options.node);
+    if (!stats.ok()) {
+      err << path << ": cannot compile: " << stats.status().message() << "\n";
+      return 1;
+    }
+    compiled = *stats;
+  }
   if (options.json) {
-    PrintSummaryJson(path, summary, out);
+    PrintSummaryJson(path, summary, compiled, out);
   } else {
     PrintSummary(path, options.node, summary, out);
+    if (compiled) PrintCompiled(*compiled, out);
   }
   return 0;
 }

@@ -10,8 +10,10 @@ namespace sgate::control {
 // policy themselves. Each takes the words after the command name and returns
 // the process exit status; normal output goes to `out`, errors to `err`.
 
-// sgatectl check FILE [--aws-json FILE] [--node NAME] [--json]
-// Exit 0 if the policy loads, 1 with every error otherwise.
+// sgatectl check FILE [--aws-json FILE] [--node NAME] [--compile] [--json]
+// Exit 0 if the policy loads, 1 with every error otherwise. --compile also
+// builds the dataplane's rte_acl/rte_fib table (EAL in-process, no root)
+// and prints its sizes and build time.
 int RunCheck(const std::vector<std::string>& args, std::ostream& out,
              std::ostream& err);
 
