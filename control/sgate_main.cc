@@ -191,7 +191,7 @@ class Sgate {
     rules::RuleTableOptions table_options;
     table_options.compile.node = options_.node;
     return CompiledTable::Build(*std::move(policy), generation_ + 1,
-                                table_options);
+                                rte_lcore_count() - 1, table_options);
   }
 
   // A policy that fails to load or compile changes nothing: the current
@@ -268,6 +268,23 @@ class Sgate {
     j.EndObject();
     j.Field("icmp_errors_of_flows", total.icmp_errors_of_flows);
     j.Field("unknown_interface_passed", total.unknown_interface_passed);
+    // Flows admitted per rule under the live generation, rules with none
+    // left out (the control socket's `rules` lists them all).
+    j.Key("rules_admitted");
+    j.BeginObject();
+    const CompiledTable* table = tables_ ? tables_->Current() : nullptr;
+    if (table != nullptr) {
+      const rules::Policy& policy = table->policy();
+      for (uint32_t id = 0; id < policy.rules().size(); ++id) {
+        uint64_t admitted = table->rule_counters().Admitted(id);
+        if (admitted == 0) continue;
+        const rules::RuleRef& ref = policy.rules()[id];
+        j.Field(absl::StrCat(ref.group, "/", rules::DirectionName(ref.direction),
+                             "/", ref.index),
+                admitted);
+      }
+    }
+    j.EndObject();
     j.Key("flows");
     j.BeginObject();
     j.Field("active", flows.active);

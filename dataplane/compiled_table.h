@@ -5,6 +5,7 @@
 
 #include "absl/status/statusor.h"
 #include "dataplane/enforcer.h"
+#include "dataplane/rule_counters.h"
 #include "rules/policy.h"
 #include "rules/rule_table.h"
 
@@ -16,13 +17,13 @@ namespace sgate::dataplane {
 class CompiledTable {
  public:
   static absl::StatusOr<std::unique_ptr<CompiledTable>> Build(
-      rules::Policy policy, uint32_t generation,
+      rules::Policy policy, uint32_t generation, uint32_t workers,
       const rules::RuleTableOptions& options) {
     absl::StatusOr<std::unique_ptr<rules::RuleTable>> table =
         rules::RuleTable::Build(policy, options);
     if (!table.ok()) return table.status();
-    return std::unique_ptr<CompiledTable>(
-        new CompiledTable(std::move(policy), *std::move(table), generation));
+    return std::unique_ptr<CompiledTable>(new CompiledTable(
+        std::move(policy), *std::move(table), generation, workers));
   }
 
   ClassifyResult Classify(const rules::PacketKey& key) const {
@@ -31,6 +32,10 @@ class CompiledTable {
             c.rule_id};
   }
   uint32_t generation() const { return generation_; }
+  void CountAdmitted(uint32_t worker, uint32_t rule_id) const {
+    counters_.Add(worker, rule_id);
+  }
+  const RuleCounters& rule_counters() const { return counters_; }
   const rules::Timeouts& timeouts() const {
     return policy_.settings.timeouts;
   }
@@ -39,14 +44,16 @@ class CompiledTable {
 
  private:
   CompiledTable(rules::Policy policy, std::unique_ptr<rules::RuleTable> table,
-                uint32_t generation)
+                uint32_t generation, uint32_t workers)
       : policy_(std::move(policy)),
         table_(std::move(table)),
-        generation_(generation) {}
+        generation_(generation),
+        counters_(workers, policy_.rules().size()) {}
 
   rules::Policy policy_;
   std::unique_ptr<rules::RuleTable> table_;
   uint32_t generation_;
+  RuleCounters counters_;
 };
 
 }  // namespace sgate::dataplane

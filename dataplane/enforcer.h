@@ -49,9 +49,12 @@ struct alignas(64) EnforcerCounters {
 //   ClassifyResult Classify(const rules::PacketKey&) const;
 //   uint32_t generation() const;  // recorded in the flows it admits
 //   const rules::Timeouts& timeouts() const;
+//   void CountAdmitted(uint32_t worker, uint32_t rule_id) const;
 class Enforcer {
  public:
-  explicit Enforcer(FlowTable& flows) : flows_(flows) {}
+  // `worker`: this worker's index, for the per-worker rule counters.
+  Enforcer(FlowTable& flows, uint32_t worker = 0)
+      : flows_(flows), worker_(worker) {}
 
   // `now`: seconds on the flow table's clock.
   template <typename Table>
@@ -89,6 +92,7 @@ class Enforcer {
                       uint32_t now, const Table& table);
 
   FlowTable& flows_;
+  uint32_t worker_;
   FragmentTable fragments_;
   EnforcerCounters counters_;
 };
@@ -152,6 +156,7 @@ Verdict Enforcer::ProcessFlow(const ParsedPacket& p, bool ingress,
   flow->expires_at = now + IdleTimeout(flow->state, table.timeouts());
   flow->rule_id = result.rule_id;
   flow->generation = table.generation();
+  table.CountAdmitted(worker_, result.rule_id);
   flow->packets[direction] = 1;
   flow->bytes[direction] = length;
   return Forward();

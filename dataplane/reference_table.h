@@ -3,6 +3,7 @@
 #include <string>
 
 #include "dataplane/enforcer.h"
+#include "dataplane/rule_counters.h"
 #include "rules/policy.h"
 #include "rules/reference.h"
 
@@ -13,10 +14,12 @@ namespace sgate::dataplane {
 // allocates on a flow miss, so it is no table for line rate.
 class ReferenceTable {
  public:
-  ReferenceTable(rules::Policy policy, std::string node, uint32_t generation)
+  ReferenceTable(rules::Policy policy, std::string node, uint32_t generation,
+                 uint32_t workers = 1)
       : policy_(std::move(policy)),
         reference_(policy_, std::move(node)),
-        generation_(generation) {}
+        generation_(generation),
+        counters_(workers, policy_.rules().size()) {}
   ReferenceTable(const ReferenceTable&) = delete;
   ReferenceTable& operator=(const ReferenceTable&) = delete;
 
@@ -26,6 +29,10 @@ class ReferenceTable {
             v.matching_rules.empty() ? 0 : v.matching_rules.front()};
   }
   uint32_t generation() const { return generation_; }
+  void CountAdmitted(uint32_t worker, uint32_t rule_id) const {
+    counters_.Add(worker, rule_id);
+  }
+  const RuleCounters& rule_counters() const { return counters_; }
   const rules::Timeouts& timeouts() const {
     return policy_.settings.timeouts;
   }
@@ -36,6 +43,7 @@ class ReferenceTable {
   rules::Policy policy_;
   rules::Reference reference_;
   uint32_t generation_;
+  RuleCounters counters_;
 };
 
 }  // namespace sgate::dataplane

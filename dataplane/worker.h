@@ -48,7 +48,7 @@ class Worker {
       : id_(id),
         queue_(queue),
         pairs_(std::move(pairs)),
-        enforcer_(flows),
+        enforcer_(flows, id),
         tables_(tables),
         stop_(stop) {}
 

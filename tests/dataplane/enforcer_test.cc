@@ -114,6 +114,9 @@ TEST_F(EnforcerTest, TcpHandshakeRepliesPassWithoutAnEgressRule) {
     EXPECT_EQ(e.packets[1], 1u);
   });
   EXPECT_EQ(established, 1u);
+  // One flow admitted by sg-web ingress[0] (rule 0); replies admit none.
+  EXPECT_EQ(table_.rule_counters().Admitted(0), 1u);
+  EXPECT_EQ(table_.rule_counters().Admitted(1), 0u);
 }
 
 TEST_F(EnforcerTest, DeniedByRulesInEitherDirection) {

@@ -95,6 +95,16 @@ sys.exit(0 if t["received"] == t["forwarded"] + sum(t["drops"].values())
          else 1)' "$totals"
 }
 expect allow "received = forwarded + drops, by reason" accounted
+# Flows are counted against the rule that admitted them: sg-web's http rule
+# admitted the IPv4 and IPv6 http checks and the bulk transfer.
+rule_counts() {
+  python3 -c '
+import json, sys
+r = json.loads(sys.argv[1])["rules_admitted"]
+sys.exit(0 if r.get("sg-web/ingress/0", 0) >= 3 and r.get("sg-app/egress/0", 0) >= 1
+         else 1)' "$totals"
+}
+expect allow "flows admitted per rule" rule_counts
 
 echo "$passed passed, $failed failed"
 [[ $failed -eq 0 ]]
