@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "control/control_socket.h"
 #include "control/json_writer.h"
 #include "control/sgate_options.h"
 #include "dataplane/compiled_table.h"
@@ -142,6 +143,11 @@ class Sgate {
           },
           workers_[i].get(), lcores_[i]);
     }
+    if (absl::Status s = control_.Listen(options_.control_path); !s.ok()) {
+      // sgate still forwards; only sgatectl cannot reach it.
+      SGATE_LOG(WARNING, "no control socket: %s\n",
+                std::string(s.message()).c_str());
+    }
     SGATE_LOG(INFO, "forwarding with %zu worker(s), %u flows each, policy "
                     "%s generation %u\n",
               workers_.size(), capacity, options_.policy_path.c_str(),
@@ -154,7 +160,10 @@ class Sgate {
     auto next_stats = std::chrono::steady_clock::now();
     while (!g_stop) {
       std::this_thread::sleep_for(std::chrono::milliseconds(20));
-      if (g_reload.exchange(false)) Reload();
+      if (g_reload.exchange(false)) (void)Reload();  // logged either way
+      control_.Poll([this](absl::string_view request) {
+        return HandleRequest(request);
+      });
       if (options_.stats_interval_seconds > 0 &&
           std::chrono::steady_clock::now() >= next_stats) {
         next_stats += std::chrono::seconds(options_.stats_interval_seconds);
@@ -196,13 +205,13 @@ class Sgate {
 
   // A policy that fails to load or compile changes nothing: the current
   // table stays (DESIGN.md §4).
-  void Reload() {
+  absl::Status Reload() {
     absl::StatusOr<std::unique_ptr<CompiledTable>> table = LoadAndCompile();
     if (!table.ok()) {
       ++reloads_rejected_;
       SGATE_LOG(ERR, "reload rejected, keeping generation %u:\n%s\n",
                 generation_, std::string(table.status().message()).c_str());
-      return;
+      return table.status();
     }
     ++generation_;
     tables_->Swap(*std::move(table));  // the old table is freed here
@@ -210,6 +219,54 @@ class Sgate {
               generation_,
               static_cast<long long>(
                   tables_->last_grace_period().count() / 1000));
+    return absl::OkStatus();
+  }
+
+  // One request of the control socket; the reply is one JSON object.
+  std::string HandleRequest(absl::string_view request) {
+    std::string command(request.substr(0, request.find(' ')));
+    JsonWriter j;
+    j.BeginObject();
+    if (command == "stats") {
+      return StatsJson();
+    } else if (command == "generation") {
+      j.Field("generation", generation_);
+    } else if (command == "reload") {
+      absl::Status status = Reload();
+      j.Field("generation", generation_);
+      if (!status.ok()) j.Field("error", status.message());
+    } else if (command == "rules") {
+      RulesJson(j);
+    } else {
+      j.Field("error", absl::StrCat("unknown command '", command,
+                                    "'; expected stats, reload, generation "
+                                    "or rules"));
+    }
+    j.EndObject();
+    return j.str();
+  }
+
+  // Every rule of the live policy with the flows it admitted.
+  void RulesJson(JsonWriter& j) const {
+    const CompiledTable* table = tables_->Current();
+    const rules::Policy& policy = table->policy();
+    j.Field("generation", generation_);
+    j.Key("rules");
+    j.BeginArray();
+    for (uint32_t id = 0; id < policy.rules().size(); ++id) {
+      const rules::RuleRef& ref = policy.rules()[id];
+      const rules::Rule& rule = policy.rule(id);
+      j.BeginObject();
+      j.Field("id", id);
+      j.Field("group", ref.group);
+      j.Field("direction", rules::DirectionName(ref.direction));
+      j.Field("index", ref.index);
+      j.Field("rule", rule.Describe(ref.direction));
+      j.Field("description", rule.description);
+      j.Field("admitted", table->rule_counters().Admitted(id));
+      j.EndObject();
+    }
+    j.EndArray();
   }
 
   std::string StatsJson() const {
@@ -298,6 +355,7 @@ class Sgate {
   }
 
   SgateOptions options_;
+  ControlServer control_;
   std::vector<dataplane::PortPairIds> pairs_;
   rte_mempool* pool_ = nullptr;
   std::unique_ptr<dataplane::Published<CompiledTable>> tables_;

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "control/control_socket.h"
 #include "dataplane/port_pair.h"
 
 namespace sgate::control {
@@ -18,7 +19,7 @@ struct SgateOptions {
   std::optional<std::string> aws_json_path;
   std::vector<dataplane::PortPairIds> pairs;  // default {0:1}
   std::string node;
-  std::string control_path = "/run/sgate/control.sock";
+  std::string control_path = kDefaultControlPath;
   uint32_t stats_interval_seconds = 0;  // 0: no periodic stats
   bool watch = false;
 };

@@ -1,17 +1,18 @@
 // sgatectl: the operator's command-line tool (DESIGN.md §6). The offline
-// commands (check, trace FILE) load a policy themselves; the commands that
-// talk to a running dataplane over its control socket come with the control
-// thread.
+// commands (check, trace FILE) load a policy themselves; the others ask a
+// running sgate over its control socket.
 #include <iostream>
 #include <string>
 #include <vector>
 
+#include "control/control_socket.h"
 #include "control/offline_commands.h"
+#include "control/online_commands.h"
 
 namespace {
 
 constexpr char kUsage[] =
-    "usage: sgatectl COMMAND [ARGS]\n"
+    "usage: sgatectl [--control PATH] COMMAND [ARGS]\n"
     "\n"
     "offline commands (no dataplane needed):\n"
     "  check FILE [--aws-json FILE] [--node NAME] [--compile] [--json]\n"
@@ -22,12 +23,25 @@ constexpr char kUsage[] =
     "        [--vlan ID] [--node NAME] [--aws-json FILE] [--json]\n"
     "      the verdict for one packet and every rule that allows it.\n"
     "      --in: REMOTE sends to the protected LOCAL address (ingress);\n"
-    "      --out: LOCAL sends to REMOTE (egress). Exit 0 allow, 3 deny.\n";
+    "      --out: LOCAL sends to REMOTE (egress). Exit 0 allow, 3 deny.\n"
+    "\n"
+    "commands for a running sgate (over --control PATH, default\n"
+    "/run/sgate/control.sock, the same as sgate's --control):\n"
+    "  stats [--json]      counters: ports, drops by reason, flows\n"
+    "  rules [--json]      every rule and the flows it admitted\n"
+    "  reload              load and publish the policy again; a bad\n"
+    "                      policy is refused with all its errors\n"
+    "  generation          the live policy generation\n";
 
 }  // namespace
 
 int main(int argc, char** argv) {
   std::vector<std::string> args(argv + 1, argv + argc);
+  std::string control_path = sgate::control::kDefaultControlPath;
+  if (args.size() >= 2 && args[0] == "--control") {
+    control_path = args[1];
+    args.erase(args.begin(), args.begin() + 2);
+  }
   if (args.empty() || args[0] == "help" || args[0] == "--help" ||
       args[0] == "-h") {
     std::cout << kUsage;
@@ -40,6 +54,10 @@ int main(int argc, char** argv) {
   }
   if (command == "trace") {
     return sgate::control::RunTrace(args, std::cout, std::cerr);
+  }
+  if (sgate::control::IsOnlineCommand(command)) {
+    return sgate::control::RunOnline(control_path, command, args, std::cout,
+                                     std::cerr);
   }
   std::cerr << "sgatectl: unknown command '" << command << "'\n" << kUsage;
   return 1;

@@ -1,0 +1,22 @@
+#pragma once
+
+#include <ostream>
+#include <string>
+#include <vector>
+
+namespace sgate::control {
+
+// The sgatectl commands that ask a running sgate over its control socket:
+//   stats [--json]       counters (DESIGN.md §6 names)
+//   rules [--json]       every rule with the flows it admitted
+//   reload               load and publish the policy file again
+//   generation           the live policy generation
+// Returns the exit status: 0, or 1 when sgate cannot be reached or refuses
+// (a rejected reload prints every error of the policy).
+int RunOnline(const std::string& control_path, const std::string& command,
+              const std::vector<std::string>& args, std::ostream& out,
+              std::ostream& err);
+
+bool IsOnlineCommand(const std::string& command);
+
+}  // namespace sgate::control
