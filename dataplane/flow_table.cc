@@ -1,5 +1,7 @@
 #include "dataplane/flow_table.h"
 
+#include <immintrin.h>
+
 #include <bit>
 
 namespace sgate::dataplane {
@@ -8,17 +10,6 @@ namespace {
 constexpr size_t kAlign = 64;
 
 size_t AlignUp(size_t n) { return (n + kAlign - 1) / kAlign * kAlign; }
-
-// 64-bit finaliser of MurmurHash3: fast, and every input bit reaches every
-// output bit, which both bucket choices and the signature rely on.
-inline uint64_t Mix(uint64_t h) {
-  h ^= h >> 33;
-  h *= 0xFF51AFD7ED558CCDull;
-  h ^= h >> 33;
-  h *= 0xC4CEB9FE1A85EC53ull;
-  h ^= h >> 33;
-  return h;
-}
 
 }  // namespace
 
@@ -60,21 +51,36 @@ FlowTable::FlowTable(void* memory, uint32_t capacity)
 }
 
 uint64_t FlowTable::Hash(const FlowKey& key) {
+  // Two CRC32-C chains over the key's five 64-bit words, with different
+  // seeds: the SSE4.2 instruction takes 3 cycles and the chains run side by
+  // side, several times cheaper than a multiply-mix per word. The low half
+  // picks the first bucket, the high half the second and the signature.
   uint64_t words[5];
   std::memcpy(words, &key, sizeof(words));
-  uint64_t h = 0x9E3779B97F4A7C15ull;
-  for (uint64_t w : words) h = Mix(h ^ w);
-  return h;
+  uint64_t low = 0x9E3779B9, high = 0x7F4A7C15;
+  for (uint64_t w : words) {
+    low = _mm_crc32_u64(low, w);
+    high = _mm_crc32_u64(high, w);
+  }
+  return high << 32 | low;
 }
 
 FlowEntry* FlowTable::Lookup(const FlowKey& key, uint64_t hash,
                              uint32_t now) {
-  uint16_t signature = Signature(hash);
+  const __m128i signature = _mm_set1_epi16(static_cast<int16_t>(
+      Signature(hash)));
   for (uint32_t b : {Primary(hash), Secondary(hash)}) {
     const Bucket& bucket = buckets_[b];
-    for (int s = 0; s < kSlotsPerBucket; ++s) {
+    // The eight signatures compared at once; a bit pair per matching slot.
+    __m128i signatures = _mm_load_si128(
+        reinterpret_cast<const __m128i*>(bucket.signature));
+    uint32_t matches = static_cast<uint32_t>(
+        _mm_movemask_epi8(_mm_cmpeq_epi16(signatures, signature)));
+    while (matches != 0) {
+      int s = std::countr_zero(matches) / 2;
+      matches &= ~(3u << (2 * s));
       uint32_t index = bucket.index[s];
-      if (bucket.signature[s] != signature || index == kEmptySlot) continue;
+      if (index == kEmptySlot) continue;
       FlowEntry& entry = entries_[index];
       if (!(entry.key == key)) continue;
       if (Expired(entry, now)) {

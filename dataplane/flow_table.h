@@ -84,6 +84,13 @@ class FlowTable {
   // The live entry for `key`, or nullptr. `now` in seconds.
   FlowEntry* Lookup(const FlowKey& key, uint64_t hash, uint32_t now);
 
+  // Starts loading the buckets `hash` may live in, so that a Lookup of it a
+  // few packets later finds them in cache.
+  void Prefetch(uint64_t hash) const {
+    __builtin_prefetch(&buckets_[Primary(hash)]);
+    __builtin_prefetch(&buckets_[Secondary(hash)]);
+  }
+
   // A new zeroed entry holding `key` (which must not be present), or nullptr
   // when the table is full: existing flows are never evicted for it.
   FlowEntry* Insert(const FlowKey& key, uint64_t hash);
