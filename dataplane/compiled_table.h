@@ -8,6 +8,7 @@
 #include "dataplane/rule_counters.h"
 #include "rules/policy.h"
 #include "rules/rule_table.h"
+#include "rules/untracked.h"
 
 namespace sgate::dataplane {
 
@@ -28,8 +29,18 @@ class CompiledTable {
 
   ClassifyResult Classify(const rules::PacketKey& key) const {
     rules::Classification c = table_->Classify(key);
-    return {c.interface != rules::Classification::kNoInterface, c.allowed(),
-            c.rule_id};
+    ClassifyResult r{c.interface != rules::Classification::kNoInterface,
+                     c.allowed(), c.rule_id};
+    // New flows only: the deciding rule's remote and the interface's other
+    // direction make it untracked (DESIGN.md §5).
+    r.untracked = c.decision == rules::Decision::kAllowedByRule &&
+                  untracked_.IsUntracked(table_->interface_name(c.interface),
+                                         key.direction, key.local.family,
+                                         key.protocol, c.rule_id);
+    return r;
+  }
+  bool revalidate_on_change() const {
+    return policy_.settings.revalidate_on_change;
   }
   uint32_t generation() const { return generation_; }
   void CountAdmitted(uint32_t worker, uint32_t rule_id) const {
@@ -48,12 +59,14 @@ class CompiledTable {
       : policy_(std::move(policy)),
         table_(std::move(table)),
         generation_(generation),
-        counters_(workers, policy_.rules().size()) {}
+        counters_(workers, policy_.rules().size()),
+        untracked_(policy_) {}
 
   rules::Policy policy_;
   std::unique_ptr<rules::RuleTable> table_;
   uint32_t generation_;
   RuleCounters counters_;
+  rules::UntrackedFlows untracked_;
 };
 
 }  // namespace sgate::dataplane

@@ -16,6 +16,8 @@ const char* DropReasonName(DropReason reason) {
       return "flow_table_full";
     case DropReason::kOrphanFragment:
       return "orphan_fragment";
+    case DropReason::kRevalidationDenied:
+      return "revalidation_denied";
     case DropReason::kTxFull:
       return "tx_full";
     default:

@@ -22,6 +22,7 @@ enum class DropReason : uint8_t {
   kNoRuleMatched,      // the interface's rules do not allow it
   kFlowTableFull,      // allowed, but no room to track it
   kOrphanFragment,     // a later fragment whose first fragment we never saw
+  kRevalidationDenied, // a flow the reloaded rules no longer allow
   kTxFull,             // the transmit queue refused it
   kCount,
 };

@@ -31,6 +31,28 @@ FlowKey Enforcer::QuotedKeyOf(const ParsedPacket& p, bool ingress) {
   return key;
 }
 
+rules::PacketKey Enforcer::OpenerKeyOf(const FlowEntry& flow,
+                                      const ParsedPacket& p) {
+  const FlowKey& k = flow.key;
+  rules::PacketKey key;
+  key.direction = flow.opened_ingress ? rules::Direction::kIngress
+                                      : rules::Direction::kEgress;
+  rules::Family family =
+      k.family == 4 ? rules::Family::kIPv4 : rules::Family::kIPv6;
+  key.local.family = key.remote.family = family;
+  key.local.bytes = k.local;
+  key.remote.bytes = k.remote;
+  if (k.vlan != FlowKey::kUntagged) key.vlan = k.vlan;
+  key.protocol = k.protocol;
+  // The opener sent to the remote port when it left from inside.
+  if (rules::HasPorts(k.protocol)) {
+    key.dst_port = flow.opened_ingress ? k.local_port : k.remote_port;
+  }
+  key.icmp_type = p.icmp_type;
+  key.icmp_code = p.icmp_code;
+  return key;
+}
+
 rules::PacketKey Enforcer::PacketKeyOf(const ParsedPacket& p, bool ingress) {
   rules::PacketKey key;
   key.direction = ingress ? rules::Direction::kIngress

@@ -24,6 +24,7 @@ struct ClassifyResult {
   bool interface_known = false;
   bool allowed = false;
   uint32_t rule_id = 0;  // valid when allowed by a rule
+  bool untracked = false;  // rules::UntrackedFlows says so
 };
 
 struct Verdict {
@@ -52,6 +53,7 @@ struct alignas(64) EnforcerCounters {
 //   uint32_t generation() const;  // recorded in the flows it admits
 //   const rules::Timeouts& timeouts() const;
 //   void CountAdmitted(uint32_t worker, uint32_t rule_id) const;
+//   bool revalidate_on_change() const;  // settings.revalidate_on_change
 class Enforcer {
  public:
   // `worker`: this worker's index, for the per-worker rule counters.
@@ -104,6 +106,11 @@ class Enforcer {
   // interface sent.
   static FlowKey QuotedKeyOf(const ParsedPacket& p, bool ingress);
   static rules::PacketKey PacketKeyOf(const ParsedPacket& p, bool ingress);
+  // The packet that opened `flow`, as the rules see it, for re-checking it
+  // after a reload; ICMP type and code come from `p`, a packet of the
+  // opener.
+  static rules::PacketKey OpenerKeyOf(const FlowEntry& flow,
+                                      const ParsedPacket& p);
 
   template <typename Table>
   Verdict ProcessFlow(const ParsedPacket& p, const FlowKey& key,
@@ -178,6 +185,22 @@ Verdict Enforcer::ProcessFlow(const ParsedPacket& p, const FlowKey& key,
   int direction = ingress ? 0 : 1;
   if (FlowEntry* flow = flows_.Lookup(key, hash, now)) {
     bool from_opener = flow->opened_ingress == ingress;
+    // A flow admitted under an older policy is re-checked when it is
+    // untracked, or when the policy asks for it (DESIGN.md §5). An ICMP
+    // flow waits for its opener's next packet: only that carries the type
+    // and code its rule matched.
+    if (flow->generation != table.generation() &&
+        (flow->untracked || table.revalidate_on_change()) &&
+        (from_opener || !rules::HasIcmpFields(p.protocol))) {
+      ClassifyResult recheck = table.Classify(OpenerKeyOf(*flow, p));
+      if (!recheck.interface_known || !recheck.allowed) {
+        flows_.Remove(flow);
+        return Drop(DropReason::kRevalidationDenied);
+      }
+      flow->generation = table.generation();
+      flow->rule_id = recheck.rule_id;
+      flow->untracked = recheck.untracked;
+    }
     flow->state = NextState(flow->state, flow->fins, p.tcp_flags, from_opener);
     flow->expires_at = now + IdleTimeout(flow->state, table.timeouts());
     ++flow->packets[direction];
@@ -197,6 +220,7 @@ Verdict Enforcer::ProcessFlow(const ParsedPacket& p, const FlowKey& key,
   flow->state = InitialState(p.protocol, p.tcp_flags);
   flow->expires_at = now + IdleTimeout(flow->state, table.timeouts());
   flow->rule_id = result.rule_id;
+  flow->untracked = result.untracked;
   flow->generation = table.generation();
   table.CountAdmitted(worker_, result.rule_id);
   flow->packets[direction] = 1;

@@ -42,8 +42,11 @@ struct FlowEntry {
   uint32_t rule_id = 0;       // the rule that admitted it
   FlowState state = FlowState::kOther;
   TcpFinFlags fins;
-  bool opened_ingress = false;  // its first packet came from outside
-  bool in_use = false;
+  bool opened_ingress : 1 = false;  // its first packet came from outside
+  bool in_use : 1 = false;
+  // Admitted as an untracked flow (DESIGN.md §5): re-checked against the
+  // rules after every reload.
+  bool untracked : 1 = false;
 };
 static_assert(sizeof(FlowEntry) == 80);
 

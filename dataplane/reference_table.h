@@ -6,6 +6,7 @@
 #include "dataplane/rule_counters.h"
 #include "rules/policy.h"
 #include "rules/reference.h"
+#include "rules/untracked.h"
 
 namespace sgate::dataplane {
 
@@ -19,14 +20,25 @@ class ReferenceTable {
       : policy_(std::move(policy)),
         reference_(policy_, std::move(node)),
         generation_(generation),
-        counters_(workers, policy_.rules().size()) {}
+        counters_(workers, policy_.rules().size()),
+        untracked_(policy_) {}
   ReferenceTable(const ReferenceTable&) = delete;
   ReferenceTable& operator=(const ReferenceTable&) = delete;
 
   ClassifyResult Classify(const rules::PacketKey& key) const {
     rules::Verdict v = reference_.Evaluate(key);
-    return {v.interface != nullptr, v.allowed,
-            v.matching_rules.empty() ? 0 : v.matching_rules.front()};
+    ClassifyResult r{v.interface != nullptr, v.allowed,
+                     v.matching_rules.empty() ? 0 : v.matching_rules.front()};
+    // Untracked if any of the rules that allow it makes it so.
+    for (uint32_t id : v.matching_rules) {
+      r.untracked = r.untracked ||
+                    untracked_.IsUntracked(v.interface->name, key.direction,
+                                           key.local.family, key.protocol, id);
+    }
+    return r;
+  }
+  bool revalidate_on_change() const {
+    return policy_.settings.revalidate_on_change;
   }
   uint32_t generation() const { return generation_; }
   void CountAdmitted(uint32_t worker, uint32_t rule_id) const {
@@ -44,6 +56,7 @@ class ReferenceTable {
   rules::Reference reference_;
   uint32_t generation_;
   RuleCounters counters_;
+  rules::UntrackedFlows untracked_;
 };
 
 }  // namespace sgate::dataplane

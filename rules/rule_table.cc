@@ -132,8 +132,12 @@ template <typename AclRule>
 void FillCommon(const MatchEntry& e, int proto, int group_set, int klass,
                 int port, AclRule& r) {
   r.data.category_mask = 1;
-  // Every rule allows, so any match decides: equal priorities.
-  r.data.priority = RTE_ACL_MIN_PRIORITY;
+  // Every rule allows, so any match decides. Rules open to the whole
+  // address space rank one higher, so that when one of them matches it is
+  // the rule reported: whether a flow is untracked depends on it
+  // (DESIGN.md §5, rules::UntrackedFlows).
+  bool to_all = !e.by_class && e.remote.prefix_length == 0;
+  r.data.priority = RTE_ACL_MIN_PRIORITY + (to_all ? 1 : 0);
   r.data.userdata = e.rule_id + 1;  // 0 means "no match" to rte_acl
   if (e.protocol == kProtocolAll) {
     r.field[proto].value.u8 = 0;

@@ -274,6 +274,101 @@ TEST_F(EnforcerTest, RstAndFinShortenTcpTimeouts) {
               DropReason::kNoRuleMatched);
 }
 
+// Reloads: the same flows meet a new table (generation 2) without the
+// http rule.
+rules::Policy WithoutHttp(bool revalidate, bool open_egress) {
+  rules::Policy policy = WebPolicy();
+  rules::SecurityGroup& web = policy.security_groups["sg-web"];
+  web.ingress.erase(web.ingress.begin());  // tcp 80 from anywhere
+  if (open_egress) web.egress = {MakeRule(-1, {"0.0.0.0/0", "::/0"})};
+  policy.settings.revalidate_on_change = revalidate;
+  rules::AssignRuleIds(policy);
+  return policy;
+}
+
+TEST_F(EnforcerTest, TrackedFlowsOutliveTheirRule) {
+  EXPECT_FORWARD(In(V4(kFar, kWeb).Tcp(40000, 80, kSyn)));
+  ReferenceTable reloaded(WithoutHttp(false, false), "", 2);
+  std::vector<uint8_t> ack = V4(kFar, kWeb).Tcp(40000, 80, kAck).Build();
+  EXPECT_FORWARD(enforcer_.Process(ack.data(), ack.size(), Side::kOutside,
+                                   now_, reloaded));
+  // ...while a new connection is refused.
+  std::vector<uint8_t> syn = V4(kFar, kWeb).Tcp(40001, 80, kSyn).Build();
+  EXPECT_DROP(enforcer_.Process(syn.data(), syn.size(), Side::kOutside, now_,
+                                reloaded),
+              DropReason::kNoRuleMatched);
+}
+
+TEST_F(EnforcerTest, RevalidateOnChangeCutsFlowsTheRulesNoLongerAllow) {
+  EXPECT_FORWARD(In(V4(kFar, kWeb).Tcp(40000, 80, kSyn)));
+  EXPECT_FORWARD(Out(V4(kWeb, kNeighbour).Udp(33333, 53)));  // still allowed
+  ReferenceTable reloaded(WithoutHttp(true, false), "", 2);
+  // The reply direction is re-checked as the flow's opener.
+  std::vector<uint8_t> reply =
+      V4(kWeb, kFar).Tcp(80, 40000, kSyn | kAck).Build();
+  EXPECT_DROP(enforcer_.Process(reply.data(), reply.size(), Side::kInside,
+                                now_, reloaded),
+              DropReason::kRevalidationDenied);
+  EXPECT_EQ(flows_.counters().removed, 1u);
+  std::vector<uint8_t> dns = V4(kNeighbour, kWeb).Udp(53, 33333).Build();
+  EXPECT_FORWARD(enforcer_.Process(dns.data(), dns.size(), Side::kOutside,
+                                   now_, reloaded));
+}
+
+TEST(UntrackedEnforcerTest, UntrackedFlowsAreCutAtOnce) {
+  // With all egress open, http from anywhere is untracked (AWS).
+  rules::Policy open = WithoutHttp(false, true);
+  open.security_groups["sg-web"].ingress.insert(
+      open.security_groups["sg-web"].ingress.begin(),
+      MakeRule(6, {"0.0.0.0/0", "::/0"}, 80, 80));
+  rules::AssignRuleIds(open);
+  ReferenceTable before(open, "", 1);
+  ReferenceTable after(WithoutHttp(false, true), "", 2);
+  std::vector<uint8_t> memory(FlowTable::MemoryFor(16) + 64);
+  void* aligned = memory.data() + (64 - reinterpret_cast<uintptr_t>(
+                                            memory.data()) % 64) % 64;
+  FlowTable flows(aligned, 16);
+  Enforcer enforcer(flows);
+  std::vector<uint8_t> syn = FrameBuilder().Ipv4(kFar, kWeb)
+                                 .Tcp(40000, 80, kSyn).Build();
+  EXPECT_TRUE(enforcer.Process(syn.data(), syn.size(), Side::kOutside, 10,
+                               before).forward);
+  uint32_t untracked = 0;
+  flows.ForEach(10, [&](const FlowEntry& e) { untracked += e.untracked; });
+  EXPECT_EQ(untracked, 1u);
+  // Same generation: it flows. After the reload without its rule it is
+  // cut at its next packet, even without revalidate_on_change.
+  std::vector<uint8_t> ack = FrameBuilder().Ipv4(kFar, kWeb)
+                                 .Tcp(40000, 80, kAck).Build();
+  EXPECT_TRUE(enforcer.Process(ack.data(), ack.size(), Side::kOutside, 10,
+                               before).forward);
+  Verdict v = enforcer.Process(ack.data(), ack.size(), Side::kOutside, 10,
+                               after);
+  EXPECT_FALSE(v.forward);
+  EXPECT_STREQ(DropReasonName(v.reason), "revalidation_denied");
+}
+
+TEST_F(EnforcerTest, IcmpIsRecheckedAtItsOpenersNextPacket) {
+  EXPECT_FORWARD(In(V4(kNeighbour, kWeb).Icmp(8, 0, 0x0042'0001)));
+  rules::Policy no_ping = WebPolicy();
+  no_ping.security_groups["sg-web"].ingress.erase(
+      no_ping.security_groups["sg-web"].ingress.begin() + 1);
+  no_ping.settings.revalidate_on_change = true;
+  rules::AssignRuleIds(no_ping);
+  ReferenceTable reloaded(no_ping, "", 2);
+  // The reply carries no type the rule matched: it passes...
+  std::vector<uint8_t> reply =
+      V4(kWeb, kNeighbour).Icmp(0, 0, 0x0042'0001).Build();
+  EXPECT_FORWARD(enforcer_.Process(reply.data(), reply.size(), Side::kInside,
+                                   now_, reloaded));
+  // ...and the next request is re-checked and refused.
+  std::vector<uint8_t> request =
+      V4(kNeighbour, kWeb).Icmp(8, 0, 0x0042'0002).Build();
+  EXPECT_DROP(enforcer_.Process(request.data(), request.size(),
+                                Side::kOutside, now_, reloaded),
+              DropReason::kRevalidationDenied);
+}
+
 class FullTableTest : public EnforcerTest {
  protected:
   FullTableTest() : EnforcerTest(2) {}
