@@ -22,6 +22,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "control/control_socket.h"
+#include "control/file_watch.h"
 #include "control/json_writer.h"
 #include "control/sgate_options.h"
 #include "dataplane/compiled_table.h"
@@ -143,6 +144,11 @@ class Sgate {
           },
           workers_[i].get(), lcores_[i]);
     }
+    if (options_.watch) {
+      if (absl::Status s = watch_.Watch(options_.policy_path); !s.ok()) {
+        return s;
+      }
+    }
     if (absl::Status s = control_.Listen(options_.control_path); !s.ok()) {
       // sgate still forwards; only sgatectl cannot reach it.
       SGATE_LOG(WARNING, "no control socket: %s\n",
@@ -160,7 +166,9 @@ class Sgate {
     auto next_stats = std::chrono::steady_clock::now();
     while (!g_stop) {
       std::this_thread::sleep_for(std::chrono::milliseconds(20));
-      if (g_reload.exchange(false)) (void)Reload();  // logged either way
+      if (g_reload.exchange(false) || watch_.Changed()) {
+        (void)Reload();  // logged either way
+      }
       control_.Poll([this](absl::string_view request) {
         return HandleRequest(request);
       });
@@ -356,6 +364,7 @@ class Sgate {
 
   SgateOptions options_;
   ControlServer control_;
+  FileWatch watch_;  // with --watch
   std::vector<dataplane::PortPairIds> pairs_;
   rte_mempool* pool_ = nullptr;
   std::unique_ptr<dataplane::Published<CompiledTable>> tables_;

@@ -14,6 +14,7 @@ namespace sgate::control {
 // sgate's own options: everything after the EAL options and "--".
 //   sgate [EAL options] -- --policy FILE [--pair IN:OUT]... [--node NAME]
 //         [--control PATH] [--stats-interval S] [--aws-json FILE] [--watch]
+// --watch reloads the policy when its file changes.
 struct SgateOptions {
   std::string policy_path;
   std::optional<std::string> aws_json_path;

@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# sgate --watch: an edit in place and an atomic rename each reload the
+# policy exactly once; a bad edit is refused and the rules stay.
+# Usage: watch_test.sh SGATE SGATECTL POLICY
+set -uo pipefail
+SGATE=$1
+SGATECTL=$2
+work=$(mktemp -d)
+cp "$3" "$work/policy.yaml"
+socket=$work/control.sock
+"$SGATE" --no-huge -m 512 --no-pci --file-prefix "watch$$" --lcores 0@0,1@0 \
+  --log-level 'lib.*:warning' \
+  --vdev net_null0,no-rx=1 --vdev net_null1,no-rx=1 \
+  -- --policy "$work/policy.yaml" --watch --control "$socket" \
+  </dev/null >"$work/sgate.log" 2>&1 &
+pid=$!
+trap 'kill -TERM $pid 2>/dev/null; wait $pid 2>/dev/null; rm -rf "$work"' EXIT
+for _ in $(seq 50); do [[ -S $socket ]] && break; sleep 0.1; done
+
+passed=0
+failed=0
+expect_generation() {  # expect_generation N DESCRIPTION
+  local got
+  got=$("$SGATECTL" --control "$socket" generation 2>&1)
+  if [[ $got == "$1" ]]; then
+    passed=$((passed + 1)); echo "ok      $2 (generation $got)"
+  else
+    failed=$((failed + 1)); echo "FAILED  $2: expected generation $1, got $got"
+  fi
+}
+settle() { sleep 0.8; }  # past the 200 ms debounce and the compile
+
+expect_generation 1 "started"
+# Several writes in place: one reload.
+echo "# edited in place" >>"$work/policy.yaml"
+echo "# and again" >>"$work/policy.yaml"
+settle
+expect_generation 2 "edit in place reloads once"
+# Atomic rename, as editors and config tools do.
+cp "$work/policy.yaml" "$work/.policy.yaml.tmp"
+echo "# renamed over" >>"$work/.policy.yaml.tmp"
+mv "$work/.policy.yaml.tmp" "$work/policy.yaml"
+settle
+expect_generation 3 "atomic rename reloads once"
+# Another file in the same directory changes nothing.
+echo "x" >"$work/unrelated.yaml"
+settle
+expect_generation 3 "other files are ignored"
+# A bad edit is refused; the live rules stay.
+echo "version: 2" >"$work/policy.yaml"
+settle
+expect_generation 3 "a bad edit is refused"
+if grep -q "reload rejected" "$work/sgate.log"; then
+  passed=$((passed + 1)); echo "ok      the refusal is logged"
+else
+  failed=$((failed + 1)); echo "FAILED  the refusal is not logged"
+fi
+echo "$passed passed, $failed failed"
+[[ $failed -eq 0 ]]
