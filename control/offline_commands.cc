@@ -14,6 +14,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "control/json_writer.h"
+#include "control/trace_packet.h"
 #include "rules/policy_loader.h"
 #include "rules/reference.h"
 #include "rules/rule_table.h"
@@ -258,7 +259,7 @@ void PrintSummary(const std::string& path, const std::string& node,
   }
 }
 
-// The packet of a trace command: LOCAL REMOTE PROTO [PORT|TYPE[/CODE]].
+// The packet of a trace command: FILE, then LOCAL REMOTE PROTO [DETAIL].
 std::optional<rules::PacketKey> ParsePacket(const Options& options,
                                             std::ostream& err) {
   const std::vector<std::string>& words = options.positional;
@@ -268,84 +269,14 @@ std::optional<rules::PacketKey> ParsePacket(const Options& options,
            "[--json]\n";
     return std::nullopt;
   }
-  rules::PacketKey packet;
-  packet.direction = *options.direction;
-  packet.vlan = options.vlan;
-  absl::StatusOr<rules::IpAddress> local = rules::ParseIpAddress(words[1]);
-  absl::StatusOr<rules::IpAddress> remote = rules::ParseIpAddress(words[2]);
-  if (!local.ok() || !remote.ok()) {
-    err << "sgatectl: "
-        << (local.ok() ? remote.status() : local.status()).message() << "\n";
+  absl::StatusOr<rules::PacketKey> packet = ParseTracePacket(
+      *options.direction, options.vlan,
+      std::vector<std::string>(words.begin() + 1, words.end()));
+  if (!packet.ok()) {
+    err << "sgatectl: " << packet.status().message() << "\n";
     return std::nullopt;
   }
-  if (local->family != remote->family) {
-    err << "sgatectl: LOCAL and REMOTE must be of the same address family\n";
-    return std::nullopt;
-  }
-  packet.local = *local;
-  packet.remote = *remote;
-  std::optional<int> protocol = rules::ParseProtocol(words[3]);
-  if (!protocol || *protocol == rules::kProtocolAll) {
-    err << "sgatectl: PROTO must be tcp, udp, icmp, icmpv6 or a number from 0 "
-           "to 255, got '"
-        << words[3] << "'\n";
-    return std::nullopt;
-  }
-  packet.protocol = *protocol;
-  std::string detail = words.size() == 5 ? words[4] : "";
-  if (rules::HasPorts(packet.protocol)) {
-    uint32_t port = 0;
-    if (!absl::SimpleAtoi(detail, &port) || port > 65535) {
-      err << "sgatectl: " << words[3]
-          << " needs a destination PORT from 0 to 65535\n";
-      return std::nullopt;
-    }
-    packet.dst_port = port;
-  } else if (rules::HasIcmpFields(packet.protocol)) {
-    std::vector<std::string> parts = absl::StrSplit(detail, '/');
-    uint32_t type = 0, code = 0;
-    if (parts.size() > 2 || !absl::SimpleAtoi(parts[0], &type) || type > 255 ||
-        (parts.size() == 2 && (!absl::SimpleAtoi(parts[1], &code) ||
-                               code > 255))) {
-      err << "sgatectl: " << words[3]
-          << " needs TYPE or TYPE/CODE, each from 0 to 255\n";
-      return std::nullopt;
-    }
-    packet.icmp_type = type;
-    packet.icmp_code = code;
-  } else if (!detail.empty()) {
-    err << "sgatectl: protocol " << words[3] << " has no ports\n";
-    return std::nullopt;
-  }
-  return packet;
-}
-
-std::string DescribePacket(const rules::PacketKey& p) {
-  bool in = p.direction == Direction::kIngress;
-  std::string s = absl::StrCat(
-      rules::DirectionName(p.direction), " ", rules::ProtocolName(p.protocol),
-      " ", (in ? p.remote : p.local).ToString(), " -> ",
-      (in ? p.local : p.remote).ToString());
-  if (rules::HasPorts(p.protocol)) absl::StrAppend(&s, " port ", p.dst_port);
-  if (rules::HasIcmpFields(p.protocol)) {
-    absl::StrAppend(&s, " type ", p.icmp_type, " code ", p.icmp_code);
-  }
-  if (p.vlan) absl::StrAppend(&s, " vlan ", *p.vlan);
-  return s;
-}
-
-absl::string_view DecisionName(rules::Decision decision) {
-  switch (decision) {
-    case rules::Decision::kAllowedByRule:
-      return "allowed_by_rule";
-    case rules::Decision::kNoRuleMatched:
-      return "no_rule_matched";
-    case rules::Decision::kUnknownInterfaceDropped:
-      return "unknown_interface_dropped";
-    case rules::Decision::kUnknownInterfacePassed:
-      return "unknown_interface_passed";
-  }
-  return "?";
+  return *packet;
 }
 
 void PrintTraceJson(const Policy& policy, const rules::PacketKey& packet,

@@ -1,8 +1,12 @@
 #include "control/online_commands.h"
 
 #include "absl/status/statusor.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
 #include "control/control_socket.h"
+#include "control/offline_commands.h"
+#include "control/trace_packet.h"
 #include "yaml-cpp/yaml.h"
 
 namespace sgate::control {
@@ -58,6 +62,88 @@ void PrintRules(const YAML::Node& r, std::ostream& out) {
 }
 
 }  // namespace
+
+int RunOnlineTrace(const std::string& control_path,
+                   const std::vector<std::string>& args, std::ostream& out,
+                   std::ostream& err) {
+  std::optional<rules::Direction> direction;
+  std::optional<uint16_t> vlan;
+  bool json = false;
+  std::vector<std::string> words;
+  for (size_t i = 0; i < args.size(); ++i) {
+    if (args[i] == "--in" || args[i] == "--out") {
+      direction = args[i] == "--in" ? rules::Direction::kIngress
+                                    : rules::Direction::kEgress;
+    } else if (args[i] == "--json") {
+      json = true;
+    } else if (args[i] == "--vlan" && i + 1 < args.size()) {
+      uint32_t id = 0;
+      if (!absl::SimpleAtoi(args[++i], &id) || id > 4095) {
+        err << "sgatectl: --vlan expects a VLAN id from 0 to 4095\n";
+        return 1;
+      }
+      vlan = id;
+    } else if (args[i].rfind("--", 0) == 0) {
+      err << "sgatectl trace: unknown option " << args[i] << "\n";
+      return 1;
+    } else {
+      words.push_back(args[i]);
+    }
+  }
+  if (!direction) {
+    err << "usage: sgatectl trace (--in|--out) LOCAL REMOTE PROTO "
+           "[PORT|TYPE[/CODE]] [--vlan ID] [--json]\n";
+    return 1;
+  }
+  // Checked here too, for a local error message.
+  absl::StatusOr<rules::PacketKey> packet =
+      ParseTracePacket(*direction, vlan, words);
+  if (!packet.ok()) {
+    err << "sgatectl: " << packet.status().message() << "\n";
+    return 1;
+  }
+  std::string request = absl::StrCat(
+      "trace ", *direction == rules::Direction::kIngress ? "in" : "out", " ",
+      absl::StrJoin(words, " "), vlan ? absl::StrCat(" vlan=", *vlan) : "");
+  absl::StatusOr<std::string> reply = ControlRequest(control_path, request);
+  if (!reply.ok()) {
+    err << "sgatectl: " << reply.status().message() << "\n";
+    return 1;
+  }
+  YAML::Node node;
+  try {
+    node = YAML::Load(*reply);
+  } catch (const YAML::Exception&) {
+    err << "sgatectl: unreadable reply from sgate: " << *reply << "\n";
+    return 1;
+  }
+  if (const YAML::Node error = node["error"]; error.IsScalar()) {
+    err << "sgatectl trace: " << error.as<std::string>() << "\n";
+    return 1;
+  }
+  bool allowed = node["verdict"].as<std::string>("") == "allow";
+  if (json) {
+    out << *reply << "\n";
+  } else {
+    out << node["packet"].as<std::string>("") << "  (live generation "
+        << Count(node, "generation") << ")\n";
+    const YAML::Node interface = node["interface"];
+    out << "interface: "
+        << (interface.IsScalar() && !interface.IsNull()
+                ? interface.as<std::string>()
+                : std::string("none owns this address on this node"))
+        << "\n";
+    out << "verdict:   " << (allowed ? "ALLOW" : "DENY") << " ("
+        << node["decision"].as<std::string>("") << ")\n";
+    if (const YAML::Node rule = node["rule"]; rule.IsMap()) {
+      out << "  " << rule["group"].as<std::string>("") << " "
+          << rule["direction"].as<std::string>("") << "["
+          << Count(rule, "index") << "]: " << rule["rule"].as<std::string>("")
+          << "\n";
+    }
+  }
+  return allowed ? 0 : kExitDenied;
+}
 
 bool IsOnlineCommand(const std::string& command) {
   return command == "stats" || command == "rules" || command == "reload" ||

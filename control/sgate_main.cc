@@ -20,10 +20,14 @@
 #include <thread>
 #include <vector>
 
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "control/control_socket.h"
 #include "control/file_watch.h"
 #include "control/json_writer.h"
+#include "control/trace_packet.h"
 #include "control/sgate_options.h"
 #include "dataplane/compiled_table.h"
 #include "dataplane/port.h"
@@ -245,13 +249,71 @@ class Sgate {
       if (!status.ok()) j.Field("error", status.message());
     } else if (command == "rules") {
       RulesJson(j);
+    } else if (command == "trace") {
+      TraceJson(request, j);
     } else {
       j.Field("error", absl::StrCat("unknown command '", command,
-                                    "'; expected stats, reload, generation "
-                                    "or rules"));
+                                    "'; expected stats, reload, generation, "
+                                    "rules or trace"));
     }
     j.EndObject();
     return j.str();
+  }
+
+  // "trace in|out LOCAL REMOTE PROTO [DETAIL] [vlan=N]": how the live
+  // table decides that packet. The table is immutable and the control
+  // thread is the only one that frees it, so reading it here is safe.
+  void TraceJson(absl::string_view request, JsonWriter& j) const {
+    std::vector<std::string> words =
+        absl::StrSplit(request, ' ', absl::SkipEmpty());
+    std::optional<uint16_t> vlan;
+    uint32_t vlan_id = 0;
+    if (!words.empty() && absl::StartsWith(words.back(), "vlan=")) {
+      if (!absl::SimpleAtoi(words.back().substr(5), &vlan_id) ||
+          vlan_id > 4095) {
+        j.Field("error", "vlan= expects 0 to 4095");
+        return;
+      }
+      vlan = vlan_id;
+      words.pop_back();
+    }
+    if (words.size() < 2 || (words[1] != "in" && words[1] != "out")) {
+      j.Field("error", "expected trace in|out LOCAL REMOTE PROTO [DETAIL]");
+      return;
+    }
+    absl::StatusOr<rules::PacketKey> packet = ParseTracePacket(
+        words[1] == "in" ? rules::Direction::kIngress
+                         : rules::Direction::kEgress,
+        vlan, std::vector<std::string>(words.begin() + 2, words.end()));
+    if (!packet.ok()) {
+      j.Field("error", packet.status().message());
+      return;
+    }
+    const CompiledTable* table = tables_->Current();
+    rules::Classification c = table->rule_table().Classify(*packet);
+    j.Field("generation", generation_);
+    j.Field("packet", DescribePacket(*packet));
+    j.Field("verdict", c.allowed() ? "allow" : "deny");
+    j.Field("decision", DecisionName(c.decision));
+    j.Key("interface");
+    if (c.interface == rules::Classification::kNoInterface) {
+      j.Null();
+    } else {
+      j.String(table->rule_table().interface_name(c.interface));
+    }
+    if (c.decision == rules::Decision::kAllowedByRule) {
+      const rules::Policy& policy = table->policy();
+      const rules::RuleRef& ref = policy.rules()[c.rule_id];
+      j.Key("rule");
+      j.BeginObject();
+      j.Field("id", c.rule_id);
+      j.Field("group", ref.group);
+      j.Field("direction", rules::DirectionName(ref.direction));
+      j.Field("index", ref.index);
+      j.Field("rule", policy.rule(c.rule_id).Describe(ref.direction));
+      j.Field("description", policy.rule(c.rule_id).description);
+      j.EndObject();
+    }
   }
 
   // Every rule of the live policy with the flows it admitted.

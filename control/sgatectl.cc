@@ -8,6 +8,7 @@
 #include "control/control_socket.h"
 #include "control/offline_commands.h"
 #include "control/online_commands.h"
+#include "rules/ip_address.h"
 
 namespace {
 
@@ -19,9 +20,10 @@ constexpr char kUsage[] =
     "      validate a policy; print a summary, or every error with its\n"
     "      file:line:column. Exit 0 valid, 1 invalid. --compile also builds\n"
     "      the dataplane's rte_acl/rte_fib table and prints its size.\n"
-    "  trace FILE (--in|--out) LOCAL REMOTE PROTO [PORT|TYPE[/CODE]]\n"
+    "  trace [FILE] (--in|--out) LOCAL REMOTE PROTO [PORT|TYPE[/CODE]]\n"
     "        [--vlan ID] [--node NAME] [--aws-json FILE] [--json]\n"
-    "      the verdict for one packet and every rule that allows it.\n"
+    "      the verdict for one packet and every rule that allows it; without\n"
+    "      FILE, the running sgate's live table answers (one deciding rule).\n"
     "      --in: REMOTE sends to the protected LOCAL address (ingress);\n"
     "      --out: LOCAL sends to REMOTE (egress). Exit 0 allow, 3 deny.\n"
     "\n"
@@ -53,6 +55,20 @@ int main(int argc, char** argv) {
     return sgate::control::RunCheck(args, std::cout, std::cerr);
   }
   if (command == "trace") {
+    // With a FILE, the reference semantics offline; without, the running
+    // sgate's live table.
+    for (size_t i = 0; i < args.size(); ++i) {
+      if (args[i] == "--vlan" || args[i] == "--node" ||
+          args[i] == "--aws-json") {
+        ++i;  // skip the option's value
+      } else if (args[i].rfind("--", 0) != 0) {
+        if (sgate::rules::ParseIpAddress(args[i]).ok()) {
+          return sgate::control::RunOnlineTrace(control_path, args, std::cout,
+                                                std::cerr);
+        }
+        break;
+      }
+    }
     return sgate::control::RunTrace(args, std::cout, std::cerr);
   }
   if (sgate::control::IsOnlineCommand(command)) {

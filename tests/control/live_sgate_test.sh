@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# sgate --watch: an edit in place and an atomic rename each reload the
-# policy exactly once; a bad edit is refused and the rules stay.
-# Usage: watch_test.sh SGATE SGATECTL POLICY
+# sgatectl against a live sgate (on net_null ports, no namespaces needed):
+# trace on the live table, rules, stats; then --watch: an edit in place and
+# an atomic rename each reload the policy exactly once, a bad edit is
+# refused and the rules stay.
+# Usage: live_sgate_test.sh SGATE SGATECTL POLICY (examples/demo.yaml)
 set -uo pipefail
 SGATE=$1
 SGATECTL=$2
@@ -31,6 +33,35 @@ expect_generation() {  # expect_generation N DESCRIPTION
 settle() { sleep 0.8; }  # past the 200 ms debounce and the compile
 
 expect_generation 1 "started"
+
+expect_status() {  # expect_status STATUS DESCRIPTION COMMAND...
+  local want=$1 description=$2 got
+  shift 2
+  "$@" >"$work/out" 2>&1
+  got=$?
+  if [[ $got == "$want" ]]; then
+    passed=$((passed + 1)); echo "ok      $description"
+  else
+    failed=$((failed + 1)); echo "FAILED  $description: exit $got"; cat "$work/out"
+  fi
+}
+ctl() { "$SGATECTL" --control "$socket" "$@"; }
+expect_status 0 "live trace: http allowed" ctl trace --in 198.51.100.10 203.0.113.50 tcp 80
+expect_status 3 "live trace: ssh from a non-admin denied" ctl trace --in 198.51.100.10 198.51.100.201 tcp 22
+expect_status 0 "live trace: ping6 allowed" ctl trace --in 2001:db8::10 2001:db8::99 icmpv6 128/0
+expect_status 3 "live trace: unknown interface" ctl trace --in 198.51.100.99 203.0.113.50 tcp 80
+expect_status 1 "live trace: a bad packet is a usage error" ctl trace --in 198.51.100.10 203.0.113.50 tcp
+ctl trace --in 198.51.100.10 198.51.100.200 tcp 22 --json >"$work/trace.json"
+expect_status 0 "live trace names the deciding rule" \
+  grep -q '"group":"sg-web","direction":"ingress","index":1' "$work/trace.json"
+expect_status 0 "rules lists every rule" grep -q "udp ports 5000-5010" <(ctl rules)
+expect_status 0 "stats --json has the documented names" python3 -c '
+import json, sys
+s = json.loads(sys.argv[1])
+assert {"generation", "ports", "drops", "flows"} <= s.keys()
+assert {"port", "rx_packets", "tx_packets", "rx_dropped"} <= s["ports"][0].keys()
+assert {"active", "created", "expired", "insert_failed"} <= s["flows"].keys()
+' "$(ctl stats --json)"
 # Several writes in place: one reload.
 echo "# edited in place" >>"$work/policy.yaml"
 echo "# and again" >>"$work/policy.yaml"
