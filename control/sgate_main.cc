@@ -344,6 +344,10 @@ class Sgate {
     j.BeginObject();
     j.Field("generation", generation_);
     j.Field("reloads_rejected", reloads_rejected_);
+    // How long the last swap waited for every worker to pass a quiescent
+    // state before freeing the old table: a stuck worker shows here.
+    j.Field("last_grace_period_us",
+            tables_ ? tables_->last_grace_period().count() / 1000 : 0);
     // Lets a reader turn packet rates into cycles per packet.
     j.Field("tsc_hz", static_cast<int64_t>(rte_get_tsc_hz()));
     j.Key("ports");
