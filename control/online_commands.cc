@@ -61,6 +61,36 @@ void PrintRules(const YAML::Node& r, std::ostream& out) {
   out << "(- : no flow admitted under this generation)\n";
 }
 
+// "198.51.100.10:80", "[2001:db8::10]:80"
+std::string Endpoint(const std::string& address, uint64_t port) {
+  if (address.find(':') != std::string::npos) {
+    return absl::StrCat("[", address, "]:", port);
+  }
+  return absl::StrCat(address, ":", port);
+}
+
+void PrintFlows(const YAML::Node& r, std::ostream& out) {
+  out << absl::StrFormat("%-6s %-26s %-26s %-8s %-16s %-18s %9s %9s %8s\n",
+                         "proto", "local", "remote", "opened", "state",
+                         "rule", "pkts_in", "pkts_out", "expires");
+  size_t n = 0;
+  for (const YAML::Node& f : r["flows"]) {
+    std::string rule = f["rule"].as<std::string>("-");
+    if (f["untracked"].as<bool>(false)) rule += " (untracked)";
+    out << absl::StrFormat(
+        "%-6s %-26s %-26s %-8s %-16s %-18s %9d %9d %7ds\n",
+        f["protocol"].as<std::string>(""),
+        Endpoint(f["local"].as<std::string>(""), Count(f, "local_port")),
+        Endpoint(f["remote"].as<std::string>(""), Count(f, "remote_port")),
+        f["opened"].as<std::string>(""), f["state"].as<std::string>(""), rule,
+        Count(f, "packets_in"), Count(f, "packets_out"),
+        f["expires_in_s"].as<int64_t>(0));
+    ++n;
+  }
+  out << n << (n == 1 ? " flow" : " flows") << " (generation "
+      << Count(r, "generation") << ")\n";
+}
+
 }  // namespace
 
 int RunOnlineTrace(const std::string& control_path,
@@ -147,23 +177,34 @@ int RunOnlineTrace(const std::string& control_path,
 
 bool IsOnlineCommand(const std::string& command) {
   return command == "stats" || command == "rules" || command == "reload" ||
-         command == "generation";
+         command == "generation" || command == "flows";
 }
 
 int RunOnline(const std::string& control_path, const std::string& command,
               const std::vector<std::string>& args, std::ostream& out,
               std::ostream& err) {
   bool json = false;
-  for (const std::string& arg : args) {
-    if (arg == "--json") {
+  std::string request = command;
+  std::string limit = "100", interface;
+  for (size_t i = 0; i < args.size(); ++i) {
+    if (args[i] == "--json") {
       json = true;
+    } else if (command == "flows" && args[i] == "--limit" &&
+               i + 1 < args.size()) {
+      limit = args[++i];
+    } else if (command == "flows" && args[i] == "--interface" &&
+               i + 1 < args.size()) {
+      interface = args[++i];
     } else {
-      err << "sgatectl " << command << ": unexpected argument '" << arg
+      err << "sgatectl " << command << ": unexpected argument '" << args[i]
           << "'\n";
       return 1;
     }
   }
-  absl::StatusOr<std::string> reply = ControlRequest(control_path, command);
+  if (command == "flows") {
+    request = absl::StrCat("flows ", limit, " ", interface);
+  }
+  absl::StatusOr<std::string> reply = ControlRequest(control_path, request);
   if (!reply.ok()) {
     err << "sgatectl: " << reply.status().message() << "\n";
     return 1;
@@ -186,6 +227,8 @@ int RunOnline(const std::string& control_path, const std::string& command,
     PrintStats(node, out);
   } else if (command == "rules") {
     PrintRules(node, out);
+  } else if (command == "flows") {
+    PrintFlows(node, out);
   } else if (command == "reload") {
     out << "reloaded: generation " << Count(node, "generation") << " live\n";
   } else {

@@ -9,6 +9,8 @@ namespace sgate::control {
 // The sgatectl commands that ask a running sgate over its control socket:
 //   stats [--json]       counters (DESIGN.md §6 names)
 //   rules [--json]       every rule with the flows it admitted
+//   flows [--limit N] [--interface ENI] [--json]
+//                        tracked flows (up to N per worker, default 100)
 //   reload               load and publish the policy file again
 //   generation           the live policy generation
 // Returns the exit status: 0, or 1 when sgate cannot be reached or refuses

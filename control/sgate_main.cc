@@ -251,10 +251,12 @@ class Sgate {
       RulesJson(j);
     } else if (command == "trace") {
       TraceJson(request, j);
+    } else if (command == "flows") {
+      FlowsJson(request, j);
     } else {
       j.Field("error", absl::StrCat("unknown command '", command,
                                     "'; expected stats, reload, generation, "
-                                    "rules or trace"));
+                                    "rules, trace or flows"));
     }
     j.EndObject();
     return j.str();
@@ -314,6 +316,106 @@ class Sgate {
       j.Field("description", policy.rule(c.rule_id).description);
       j.EndObject();
     }
+  }
+
+  // "flows [LIMIT] [INTERFACE]": up to LIMIT flows of each worker, copied
+  // by the workers themselves (dataplane::FlowSnapshot).
+  void FlowsJson(absl::string_view request, JsonWriter& j) const {
+    std::vector<std::string> words =
+        absl::StrSplit(request, ' ', absl::SkipEmpty());
+    uint32_t limit = 100;
+    if (words.size() > 1 && !absl::SimpleAtoi(words[1], &limit)) {
+      j.Field("error", "expected flows [LIMIT] [INTERFACE]");
+      return;
+    }
+    std::string only = words.size() > 2 ? words[2] : "";
+    for (const auto& w : workers_) w->snapshot().Request(limit);
+    // Workers serve a request within microseconds; a second means one is
+    // stuck, and the listing says so rather than waiting on it.
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(1);
+    for (const auto& w : workers_) {
+      while (!w->snapshot().Ready()) {
+        if (std::chrono::steady_clock::now() > deadline) {
+          j.Field("error", "a worker did not answer within a second");
+          return;
+        }
+        std::this_thread::sleep_for(std::chrono::microseconds(200));
+      }
+    }
+    const CompiledTable* table = tables_->Current();
+    const rules::Policy& policy = table->policy();
+    uint32_t now = static_cast<uint32_t>(rte_get_tsc_cycles() /
+                                         rte_get_tsc_hz());
+    j.Field("generation", generation_);
+    j.Key("flows");
+    j.BeginArray();
+    for (size_t w = 0; w < workers_.size(); ++w) {
+      const dataplane::FlowSnapshot& snapshot = workers_[w]->snapshot();
+      for (uint32_t i = 0; i < snapshot.count(); ++i) {
+        const dataplane::FlowEntry& f = snapshot.flows()[i];
+        std::string interface = InterfaceOf(policy, f.key);
+        if (!only.empty() && interface != only) continue;
+        FlowJson(policy, w, f, interface, now, j);
+      }
+    }
+    j.EndArray();
+  }
+
+  // The interface owning a flow's local address (in its VLAN), by name.
+  static std::string InterfaceOf(const rules::Policy& policy,
+                                 const dataplane::FlowKey& key) {
+    rules::IpAddress local;
+    local.family = key.family == 4 ? rules::Family::kIPv4
+                                   : rules::Family::kIPv6;
+    local.bytes = key.local;
+    std::optional<uint16_t> vlan;
+    if (key.vlan != dataplane::FlowKey::kUntagged) vlan = key.vlan;
+    for (const auto& [name, interface] : policy.interfaces) {
+      if (interface.vlan != vlan) continue;
+      for (const rules::IpAddress& a : interface.addresses) {
+        if (a == local) return name;
+      }
+    }
+    return "";
+  }
+
+  void FlowJson(const rules::Policy& policy, size_t worker,
+                const dataplane::FlowEntry& f, const std::string& interface,
+                uint32_t now, JsonWriter& j) const {
+    rules::IpAddress local, remote;
+    local.family = remote.family = f.key.family == 4 ? rules::Family::kIPv4
+                                                     : rules::Family::kIPv6;
+    local.bytes = f.key.local;
+    remote.bytes = f.key.remote;
+    j.BeginObject();
+    j.Field("worker", worker);
+    j.Field("interface", interface);
+    j.Field("protocol", rules::ProtocolName(f.key.protocol));
+    j.Field("local", local.ToString());
+    j.Field("local_port", f.key.local_port);
+    j.Field("remote", remote.ToString());
+    j.Field("remote_port", f.key.remote_port);
+    if (f.key.vlan != dataplane::FlowKey::kUntagged) {
+      j.Field("vlan", f.key.vlan);
+    }
+    j.Field("opened", f.opened_ingress ? "ingress" : "egress");
+    j.Field("state", dataplane::FlowStateName(f.state));
+    j.Field("untracked", static_cast<bool>(f.untracked));
+    j.Field("generation", f.generation);
+    // A rule id names a rule of its own generation's policy only.
+    if (f.generation == generation_ && f.rule_id < policy.rules().size()) {
+      const rules::RuleRef& ref = policy.rules()[f.rule_id];
+      j.Field("rule", absl::StrCat(ref.group, "/",
+                                   rules::DirectionName(ref.direction), "/",
+                                   ref.index));
+    }
+    j.Field("packets_in", f.packets[0]);
+    j.Field("packets_out", f.packets[1]);
+    j.Field("bytes_in", f.bytes[0]);
+    j.Field("bytes_out", f.bytes[1]);
+    j.Field("expires_in_s", static_cast<int64_t>(
+                                static_cast<int32_t>(f.expires_at - now)));
+    j.EndObject();
   }
 
   // Every rule of the live policy with the flows it admitted.

@@ -31,6 +31,8 @@ constexpr char kUsage[] =
     "/run/sgate/control.sock, the same as sgate's --control):\n"
     "  stats [--json]      counters: ports, drops by reason, flows\n"
     "  rules [--json]      every rule and the flows it admitted\n"
+    "  flows [--limit N] [--interface ENI] [--json]\n"
+    "                      tracked flows, up to N per worker (default 100)\n"
     "  reload              load and publish the policy again; a bad\n"
     "                      policy is refused with all its errors\n"
     "  generation          the live policy generation\n";

@@ -104,12 +104,27 @@ class FlowTable {
   // and removes those expired at `now`. Returns how many it removed.
   uint32_t ExpireSome(uint32_t now, uint32_t budget);
 
-  // Calls f(const FlowEntry&) for every live entry (for `sgatectl flows`).
+  // Calls f(const FlowEntry&) for every live entry.
   template <typename F>
   void ForEach(uint32_t now, F&& f) const {
     for (uint32_t i = 0; i < capacity_; ++i) {
       if (entries_[i].in_use && !Expired(entries_[i], now)) f(entries_[i]);
     }
+  }
+
+  // Copies live entries from index `from` on, examining at most `budget`
+  // entries, into out[*count..limit). Returns where to continue
+  // (capacity() when done). For listings done a slice at a time.
+  uint32_t Collect(uint32_t from, uint32_t budget, uint32_t now,
+                   FlowEntry* out, uint32_t limit, uint32_t* count) const {
+    uint32_t end = from + budget < capacity_ ? from + budget : capacity_;
+    uint32_t i = from;
+    for (; i < end && *count < limit; ++i) {
+      if (entries_[i].in_use && !Expired(entries_[i], now)) {
+        out[(*count)++] = entries_[i];
+      }
+    }
+    return i;
   }
 
   const Counters& counters() const { return counters_; }

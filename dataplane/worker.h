@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "dataplane/enforcer.h"
+#include "dataplane/flow_snapshot.h"
 #include "dataplane/flow_table.h"
 #include "dataplane/port_pair.h"
 #include "dataplane/published.h"
@@ -66,6 +67,7 @@ class Worker {
         received += Poll(pair.outside, pair.inside, Side::kOutside, now, *table);
       }
       enforcer_.flows().ExpireSome(now, received ? kExpiryBusy : kExpiryIdle);
+      snapshot_.Serve(enforcer_.flows(), now);
       tables_.Quiescent(id_);
     }
     tables_.UnregisterWorker(id_);
@@ -76,6 +78,7 @@ class Worker {
     return ports_[port];
   }
   const FlowTable& flows() { return enforcer_.flows(); }
+  FlowSnapshot& snapshot() { return snapshot_; }
 
  private:
   // Returns how many packets it received.
@@ -124,6 +127,7 @@ class Worker {
   Published<Table>& tables_;
   const std::atomic<bool>& stop_;
   PortCounters ports_[kMaxPorts] = {};
+  FlowSnapshot snapshot_;
 };
 
 }  // namespace sgate::dataplane

@@ -38,7 +38,8 @@ netns_addr "$NS_OUT" 198.51.100.200/24 198.51.100.201/24 198.51.100.7/24 \
 # Servers: eni-web, eni-db, eni-app, and .99 which no interface owns.
 netns_addr "$NS_IN" 198.51.100.10/24 198.51.100.20/24 198.51.100.30/24 \
   198.51.100.99/24 2001:db8::10/64
-sgate_start "$here/policy.yaml" || exit 1
+control="${TMPDIR:-/tmp}/$PREFIX-control.sock"
+sgate_start "$here/policy.yaml" --control "$control" || exit 1
 
 out=$NS_OUT
 in=$NS_IN
@@ -81,6 +82,20 @@ bulk() {
   cmp -s "$data" "$got"
 }
 expect allow "8 MB over TCP arrives intact" bulk
+
+# The workers' flows, listed through the control socket, name their
+# interface, state and admitting rule.
+flows_listed() {
+  local flows
+  flows=$("${SGATE%/sgate}/sgatectl" --control "$control" flows --json) || return 1
+  python3 -c '
+import json, sys
+f = json.loads(sys.argv[1])["flows"]
+web = [x for x in f if x["interface"] == "eni-web" and x.get("rule") == "sg-web/ingress/0"]
+sys.exit(0 if web and all(x["protocol"] == "tcp" and x["local_port"] == 80 for x in web)
+         else 1)' "$flows"
+}
+expect allow "sgatectl flows lists the web flows with their rule" flows_listed
 
 sgate_stop
 totals=$(tail -n 1 "$SGATE_LOG")
