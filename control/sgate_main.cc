@@ -29,6 +29,8 @@
 #include "control/json_writer.h"
 #include "control/trace_packet.h"
 #include "control/sgate_options.h"
+#include "control/stats_snapshot.h"
+#include "control/telemetry.h"
 #include "dataplane/compiled_table.h"
 #include "dataplane/port.h"
 #include "dataplane/published.h"
@@ -148,6 +150,7 @@ class Sgate {
           },
           workers_[i].get(), lcores_[i]);
     }
+    RegisterTelemetry();
     if (options_.watch) {
       if (absl::Status s = watch_.Watch(options_.policy_path); !s.ok()) {
         return s;
@@ -176,6 +179,7 @@ class Sgate {
       control_.Poll([this](absl::string_view request) {
         return HandleRequest(request);
       });
+      PublishTelemetry(Snapshot());
       if (options_.stats_interval_seconds > 0 &&
           std::chrono::steady_clock::now() >= next_stats) {
         next_stats += std::chrono::seconds(options_.stats_interval_seconds);
@@ -441,70 +445,42 @@ class Sgate {
     j.EndArray();
   }
 
-  std::string StatsJson() const {
-    JsonWriter j;
-    j.BeginObject();
-    j.Field("generation", generation_);
-    j.Field("reloads_rejected", reloads_rejected_);
-    // How long the last swap waited for every worker to pass a quiescent
-    // state before freeing the old table: a stuck worker shows here.
-    j.Field("last_grace_period_us",
-            tables_ ? tables_->last_grace_period().count() / 1000 : 0);
-    // Lets a reader turn packet rates into cycles per packet.
-    j.Field("tsc_hz", static_cast<int64_t>(rte_get_tsc_hz()));
-    j.Key("ports");
-    j.BeginArray();
+  // The counters summed over the workers, now.
+  StatsSnapshot Snapshot() const {
+    StatsSnapshot s;
+    s.generation = generation_;
+    s.reloads_rejected = reloads_rejected_;
+    s.last_grace_period_us =
+        tables_ ? tables_->last_grace_period().count() / 1000 : 0;
+    s.tsc_hz = rte_get_tsc_hz();
     for (const dataplane::PortPairIds& p : pairs_) {
       for (uint16_t port : {p.inside, p.outside}) {
-        dataplane::PortCounters sum;
+        StatsSnapshot::Port& sum = s.ports.emplace_back();
+        sum.port = port;
+        sum.name = dataplane::PortName(port);
         for (const auto& w : workers_) {
-          sum.rx_packets += w->port_counters(port).rx_packets;
-          sum.tx_packets += w->port_counters(port).tx_packets;
-          sum.rx_dropped += w->port_counters(port).rx_dropped;
+          sum.counters.rx_packets += w->port_counters(port).rx_packets;
+          sum.counters.tx_packets += w->port_counters(port).tx_packets;
+          sum.counters.rx_dropped += w->port_counters(port).rx_dropped;
         }
-        j.BeginObject();
-        j.Field("port", port);
-        j.Field("name", dataplane::PortName(port));
-        j.Field("rx_packets", sum.rx_packets);
-        j.Field("tx_packets", sum.tx_packets);
-        j.Field("rx_dropped", sum.rx_dropped);
-        j.EndObject();
       }
     }
-    j.EndArray();
-    dataplane::EnforcerCounters total;
-    dataplane::FlowTable::Counters flows;
     for (size_t i = 0; i < workers_.size(); ++i) {
       const dataplane::EnforcerCounters& c = workers_[i]->counters();
-      total.received += c.received;
-      total.forwarded += c.forwarded;
+      s.totals.received += c.received;
+      s.totals.forwarded += c.forwarded;
       for (int r = 0; r < dataplane::kDropReasonCount; ++r) {
-        total.drops[r] += c.drops[r];
+        s.totals.drops[r] += c.drops[r];
       }
-      total.icmp_errors_of_flows += c.icmp_errors_of_flows;
-      total.unknown_interface_passed += c.unknown_interface_passed;
+      s.totals.icmp_errors_of_flows += c.icmp_errors_of_flows;
+      s.totals.unknown_interface_passed += c.unknown_interface_passed;
       const dataplane::FlowTable::Counters& f = flows_[i]->counters();
-      flows.created += f.created;
-      flows.expired += f.expired;
-      flows.removed += f.removed;
-      flows.insert_failed += f.insert_failed;
-      flows.active += f.active;
+      s.flows.created += f.created;
+      s.flows.expired += f.expired;
+      s.flows.removed += f.removed;
+      s.flows.insert_failed += f.insert_failed;
+      s.flows.active += f.active;
     }
-    j.Field("received", total.received);
-    j.Field("forwarded", total.forwarded);
-    j.Key("drops");
-    j.BeginObject();
-    for (int r = dataplane::kFirstDropReason; r < dataplane::kDropReasonCount;
-         ++r) {
-      j.Field(dataplane::DropReasonName(static_cast<dataplane::DropReason>(r)), total.drops[r]);
-    }
-    j.EndObject();
-    j.Field("icmp_errors_of_flows", total.icmp_errors_of_flows);
-    j.Field("unknown_interface_passed", total.unknown_interface_passed);
-    // Flows admitted per rule under the live generation, rules with none
-    // left out (the control socket's `rules` lists them all).
-    j.Key("rules_admitted");
-    j.BeginObject();
     const CompiledTable* table = tables_ ? tables_->Current() : nullptr;
     if (table != nullptr) {
       const rules::Policy& policy = table->policy();
@@ -512,23 +488,15 @@ class Sgate {
         uint64_t admitted = table->rule_counters().Admitted(id);
         if (admitted == 0) continue;
         const rules::RuleRef& ref = policy.rules()[id];
-        j.Field(absl::StrCat(ref.group, "/", rules::DirectionName(ref.direction),
-                             "/", ref.index),
-                admitted);
+        s.rules_admitted.emplace_back(
+            absl::StrCat(ref.group, "/", rules::DirectionName(ref.direction),
+                         "/", ref.index),
+            admitted);
       }
     }
-    j.EndObject();
-    j.Key("flows");
-    j.BeginObject();
-    j.Field("active", flows.active);
-    j.Field("created", flows.created);
-    j.Field("expired", flows.expired);
-    j.Field("removed", flows.removed);
-    j.Field("insert_failed", flows.insert_failed);
-    j.EndObject();
-    j.EndObject();
-    return j.str();
+    return s;
   }
+  std::string StatsJson() const { return control::StatsJson(Snapshot()); }
 
   SgateOptions options_;
   ControlServer control_;

@@ -62,6 +62,20 @@ assert {"generation", "ports", "drops", "flows"} <= s.keys()
 assert {"port", "rx_packets", "tx_packets", "rx_dropped"} <= s["ports"][0].keys()
 assert {"active", "created", "expired", "insert_failed"} <= s["flows"].keys()
 ' "$(ctl stats --json)"
+# DPDK telemetry, as dpdk-telemetry.py reads it.
+expect_status 0 "telemetry /sgate/stats and /sgate/generation" python3 -c '
+import json, socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+s.connect(sys.argv[1])
+json.loads(s.recv(16384))  # the greeting
+s.send(b"/sgate/stats")
+stats = json.loads(s.recv(65536))["/sgate/stats"]
+assert stats["generation"] == 1 and "no_rule_matched" in stats["drops"]
+assert {"active", "created", "expired", "insert_failed"} <= stats["flows"].keys()
+s.send(b"/sgate/generation")
+assert json.loads(s.recv(4096))["/sgate/generation"]["generation"] == 1
+' "/var/run/dpdk/watch$$/dpdk_telemetry.v2"
+
 # Several writes in place: one reload.
 echo "# edited in place" >>"$work/policy.yaml"
 echo "# and again" >>"$work/policy.yaml"

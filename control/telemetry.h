@@ -1,0 +1,14 @@
+#pragma once
+
+#include "control/stats_snapshot.h"
+
+namespace sgate::control {
+
+// DPDK telemetry commands, so that dpdk-telemetry.py works too
+// (DESIGN.md §6): /sgate/stats and /sgate/generation. Their callbacks run
+// on DPDK's telemetry thread, so they read the latest snapshot the control
+// loop published, never live state that a reload could free.
+void RegisterTelemetry();
+void PublishTelemetry(StatsSnapshot snapshot);
+
+}  // namespace sgate::control
