@@ -12,6 +12,7 @@
 
 #include <cstdint>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace sgate::testing {
@@ -112,6 +113,17 @@ class FrameBuilder {
     truncate_ = frame_bytes;
     return *this;
   }
+  // Overwrites a byte of the built frame (before Truncate), to forge header
+  // fields Build() would otherwise fill in correctly: a bad IHL, version or
+  // total length, a lying extension length.
+  FrameBuilder& Poke(size_t frame_offset, uint8_t value) {
+    pokes_.push_back({frame_offset, value});
+    return *this;
+  }
+  FrameBuilder& Poke16(size_t frame_offset, uint16_t value) {
+    Poke(frame_offset, value >> 8);
+    return Poke(frame_offset + 1, value & 0xFF);
+  }
 
   std::vector<uint8_t> Build() const {
     std::vector<uint8_t> f(12, 0);  // MAC addresses are irrelevant here
@@ -174,6 +186,9 @@ class FrameBuilder {
       body = upper;
     }
     f.insert(f.end(), body.begin(), body.end());
+    for (const auto& [at, value] : pokes_) {
+      if (at < f.size()) f[at] = value;
+    }
     if (truncate_ < f.size()) f.resize(truncate_);
     return f;
   }
@@ -213,6 +228,7 @@ class FrameBuilder {
   std::vector<uint8_t> l4_;
   size_t payload_ = 0;
   size_t truncate_ = SIZE_MAX;
+  std::vector<std::pair<size_t, uint8_t>> pokes_;
 };
 
 }  // namespace sgate::testing
