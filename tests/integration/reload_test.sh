@@ -51,6 +51,7 @@ sgate_start "$policy" --control "$socket" || exit 1
 check "generation 1 at start" test "$(generation)" = 1
 
 # A 16 MB transfer, paced in 1 MB chunks so that it spans the reloads.
+# (50 reloads, every third a bad policy, SIGHUP and sgatectl alternating.)
 head -c 16777216 /dev/urandom >"$work/data"
 ip netns exec "$NS_IN" timeout 60 nc -l -p 80 >"$work/got" 2>/dev/null &
 listener=$!
@@ -64,7 +65,7 @@ sender=$!
 
 good=0
 bad=0
-for i in $(seq 1 30); do
+for i in $(seq 1 50); do
   if ((i % 3 == 0)); then
     echo "version: 2" >"$policy.new"           # rejected: wrong version
     mv "$policy.new" "$policy"
@@ -86,12 +87,12 @@ for i in $(seq 1 30); do
 done
 wait "$sender"
 wait "$listener"
-check "16 MB transfer intact across 30 reloads" cmp -s "$work/data" "$work/got"
-check "every bad policy was refused ($bad of 10)" test "$bad" = 10
+check "16 MB transfer intact across 50 reloads" cmp -s "$work/data" "$work/got"
+check "every bad policy was refused ($bad of 16)" test "$bad" = 16
 check "the refusal names file, line and column" grep -q "policy.yaml:1:10: version: 2 is not supported" "$work/reload.err"
-# Generation: 1 + 10 sgatectl reloads + 10 SIGHUPs; refused ones add none.
+# Generation: 1 + 17 sgatectl reloads + 17 SIGHUPs; refused ones add none.
 sleep 0.3
-check "generation counts good reloads only (21, got $(generation))" test "$(generation)" = 21
+check "generation counts good reloads only (35, got $(generation))" test "$(generation)" = 35
 
 # Removing a rule: an open connection keeps flowing (AWS: tracked flows
 # continue until they time out), a new one is refused.
