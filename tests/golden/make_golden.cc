@@ -126,6 +126,14 @@ interfaces:
           Drop("v4 later fragment of id 6 (its first was dropped)",
                "orphan_fragment",
                V4().Fragment(8, false, 6).Protocol(6).Payload(8)),
+          Pass("v4 first fragment on the existing 40000 -> 80 flow (id 7)",
+               V4().Fragment(0, true, 7).Tcp(40000, 80, kAck).Payload(12)),
+          Pass("v4 later fragment of id 7",
+               V4().Fragment(32, false, 7).Protocol(6).Payload(8)),
+          Pass("v4 later fragment of id 1 at offset 8 overlapping the TCP "
+               "header: follows its first (DESIGN.md §5; RFC 1858 would drop "
+               "it)",
+               V4().Fragment(8, true, 1).Protocol(6).Payload(16)),
           // IPv6
           Pass("v6 first fragment, TCP 80 allowed (id 0x10001)",
                V6().Fragment(0, true, 0x10001).Tcp(40000, 80, kSyn)
@@ -150,6 +158,11 @@ interfaces:
                V6().Fragment(0, true, 0x10004).Udp(5353, 53).Payload(8)),
           Pass("v6 last fragment of id 0x10004",
                V6().Fragment(16, false, 0x10004).Protocol(17).Payload(8)),
+          Drop("v6 first fragment too short for a TCP header (RFC 7112)",
+               "truncated_l4",
+               V6().Fragment(0, true, 0x10007).Protocol(6).Payload(8)),
+          Drop("v6 later fragment of id 0x10007", "orphan_fragment",
+               V6().Fragment(8, false, 0x10007).Protocol(6).Payload(8)),
           Pass("v6 atomic fragment (offset 0, M clear) is a whole packet, "
                "TCP 80",
                V6().Fragment(0, false, 0x10005).Tcp(40003, 80, kSyn)),
@@ -214,6 +227,8 @@ interfaces:
                V4().Tcp(40011, 80, kSyn).Vlan(200).Vlan(10)),
           Drop("three tags", "too_many_vlan_tags",
                V4().Tcp(40012, 80, kSyn).Vlan(100, 0x88A8).Vlan(200).Vlan(10)),
+          Drop("pre-standard QinQ TPID 0x9100 is not a VLAN tag", "non_ip",
+               V4().Tcp(40014, 80, kSyn).Vlan(10, 0x9100)),
           Drop("VLAN tag cut short", "truncated_ethernet",
                V4().Tcp(40013, 80, kSyn).Vlan(10).Truncate(16)),
           Pass("ARP on VLAN 10 passes",
@@ -315,6 +330,14 @@ interfaces:
                    .Ipv6Extension(kHopByHop)
                    .Icmp(135, 0)
                    .Payload(16)),
+          Pass("ICMPv6 neighbour advertisement (136) to an address of no "
+               "interface passes",
+               V6(kClient6, "2001:db8::99").Icmp(136, 0).Payload(16)),
+          Drop("ICMPv6 type 135 inside IPv4 (protocol 58) is not neighbour "
+               "discovery",
+               "unknown_interface",
+               V4(kClient4, "198.51.100.99").Protocol(58).Payload(8)
+                   .Poke(14 + 20, 135)),
           Drop("no next header (59) after dest-opts: no rule for it",
                "no_rule_matched",
                V6().Ipv6Extension(kDestOpts).Protocol(59)),
@@ -553,6 +576,66 @@ interfaces:
   };
 }
 
+// ----------------------------------------------------------- vlan-fragments
+// Fragments across address spaces: the same addresses on VLAN 10 and VLAN
+// 20 are two interfaces (DESIGN.md §4), so a later fragment on VLAN 20 is
+// not part of a datagram whose first fragment VLAN 10 allowed: it is an
+// orphan (DESIGN.md §5 "fragments").
+Case VlanFragments() {
+  return {
+      "vlan-fragments",
+      R"(# Golden case "vlan-fragments": one address on VLAN 10 (TCP 80) and
+# VLAN 20 (nothing allowed).
+version: 1
+security_groups:
+  sg-open:
+    ingress:
+      - {protocol: tcp, ports: 80, cidr: 0.0.0.0/0}
+    egress: []
+  sg-closed:
+    ingress: []
+    egress: []
+interfaces:
+  eni-v10:
+    vlan: 10
+    addresses: [198.51.100.10]
+    security_groups: [sg-open]
+  eni-v20:
+    vlan: 20
+    addresses: [198.51.100.10]
+    security_groups: [sg-closed]
+)",
+      {
+          Pass("VLAN 10 first fragment, TCP 80 (id 9)",
+               V4().Fragment(0, true, 9).Tcp(40000, 80, kSyn).Payload(12)
+                   .Vlan(10)),
+          Pass("VLAN 10 later fragment of id 9",
+               V4().Fragment(32, true, 9).Protocol(6).Payload(16).Vlan(10)),
+          Drop("VLAN 20 later fragment, same addresses and id 9: another "
+               "interface, no first fragment there",
+               "orphan_fragment",
+               V4().Fragment(48, false, 9).Protocol(6).Payload(16).Vlan(20)),
+          Drop("untagged later fragment, same addresses and id 9",
+               "orphan_fragment",
+               V4().Fragment(48, false, 9).Protocol(6).Payload(16)),
+          Pass("VLAN 10 last fragment of id 9",
+               V4().Fragment(48, false, 9).Protocol(6).Payload(16).Vlan(10)),
+          Drop("VLAN 20 first fragment, TCP 80 (id 10): eni-v20 allows "
+               "nothing",
+               "no_rule_matched",
+               V4().Fragment(0, true, 10).Tcp(40001, 80, kSyn).Payload(12)
+                   .Vlan(20)),
+          Drop("VLAN 20 later fragment of id 10", "orphan_fragment",
+               V4().Fragment(32, false, 10).Protocol(6).Payload(16)
+                   .Vlan(20)),
+          Drop("VLAN 10 later fragment of id 10 (its first was VLAN 20's)",
+               "orphan_fragment",
+               V4().Fragment(32, false, 10).Protocol(6).Payload(16)
+                   .Vlan(10)),
+      },
+  };
+}
+
 bool WriteText(const std::string& path, const std::string& text) {
   std::FILE* f = std::fopen(path.c_str(), "wb");
   if (f == nullptr) return false;
@@ -590,8 +673,9 @@ int main(int argc, char** argv) {
   }
   std::string root = argv[1];
   mkdir(root.c_str(), 0755);
-  const Case cases[] = {Fragments(), Vlan(),     Ipv6Extensions(),
-                        Malformed(), TcpFlags(), IcmpErrors()};
+  const Case cases[] = {Fragments(),  Vlan(),       Ipv6Extensions(),
+                        Malformed(),  TcpFlags(),   IcmpErrors(),
+                        VlanFragments()};
   for (const Case& c : cases) {
     if (!WriteCase(root, c)) {
       std::fprintf(stderr, "make_golden: cannot write %s/%s\n", root.c_str(),
