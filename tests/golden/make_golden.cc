@@ -227,6 +227,14 @@ interfaces:
                V4().Tcp(40011, 80, kSyn).Vlan(200).Vlan(10)),
           Drop("three tags", "too_many_vlan_tags",
                V4().Tcp(40012, 80, kSyn).Vlan(100, 0x88A8).Vlan(200).Vlan(10)),
+          Pass("VLAN 10 unreachable quoting the VLAN 10 flow's reply",
+               V4(kRouter4).Icmp(3, 1).Quote(
+                   V4(kEni4, kClient4).Tcp(80, 40000, kSyn | kAck), 28)
+                   .Vlan(10)),
+          Drop("the same error untagged: no such flow on eni-untagged",
+               "no_rule_matched",
+               V4(kRouter4).Icmp(3, 1).Quote(
+                   V4(kEni4, kClient4).Tcp(80, 40000, kSyn | kAck), 28)),
           Drop("pre-standard QinQ TPID 0x9100 is not a VLAN tag", "non_ip",
                V4().Tcp(40014, 80, kSyn).Vlan(10, 0x9100)),
           Drop("VLAN tag cut short", "truncated_ethernet",
@@ -313,6 +321,10 @@ interfaces:
                "bad_ipv6_extension",
                V6().Ipv6Extension(kDestOpts).Tcp(40009, 80, kSyn)
                    .Poke(14 + 40 + 1, 200)),
+          Drop("payload length 0 (a jumbogram) with hop-by-hop",
+               "bad_ipv6_extension",
+               V6().Ipv6Extension(kHopByHop).Tcp(40011, 80, kSyn)
+                   .Poke16(14 + 4, 0)),
           Drop("hop-by-hop, then TCP cut to 12 bytes", "truncated_l4",
                V6().Ipv6Extension(kHopByHop).Protocol(6).Payload(12)),
           Pass("hop-by-hop, first fragment, TCP 80 (id 7)",
@@ -392,6 +404,10 @@ interfaces:
           Drop("IPv4 IHL 15 with total length 60 but a 54-byte frame",
                "truncated_ip",
                V4().Tcp(40011, 80, kSyn).Poke(14, 0x4F).Poke16(16, 60)),
+          Drop("IPv4 total length 30 leaves half the TCP header in the "
+               "padding",
+               "truncated_l4",
+               V4().Tcp(40021, 80, kSyn).Poke16(16, 30)),
           Pass("IPv4 datagram followed by Ethernet padding",
                V4().Tcp(40012, 80, kSyn).Payload(6).Poke16(16, 40)),
           Drop("TCP header cut to 12 bytes", "truncated_l4",
@@ -556,6 +572,17 @@ interfaces:
                "no_rule_matched",
                V4(kRouter4).Icmp(11, 0).Quote(
                    V4(kEni4, kClient4).Icmp(0, 0, 0x12360001), 28)),
+          Pass("first fragment of an unreachable quoting the flow (id 21)",
+               V4(kRouter4).Fragment(0, true, 21).Icmp(3, 4, 576).Quote(
+                   reply4(42000), 32)),
+          Pass("later fragment of that unreachable",
+               V4(kRouter4).Fragment(40, false, 21).Protocol(1).Payload(16)),
+          Drop("first fragment of an unreachable quoting no flow (id 22)",
+               "no_rule_matched",
+               V4(kRouter4).Fragment(0, true, 22).Icmp(3, 4, 576).Quote(
+                   reply4(42009), 32)),
+          Drop("later fragment of that unreachable", "orphan_fragment",
+               V4(kRouter4).Fragment(40, false, 22).Protocol(1).Payload(16)),
           // IPv6
           Pass("IPv6 TCP SYN 43000 -> 80 opens a flow",
                V6().Tcp(43000, 80, kSyn)),
