@@ -25,7 +25,8 @@ for case_dir in "$@"; do
   tmp=$(mktemp -d "${TMPDIR:-/tmp}/golden-$name.XXXXXX")
   python3 "$check" empty "$tmp/empty.pcap"
   frames=$(python3 "$check" count "$case_dir/in.pcap")
-  "$sgate" --no-huge -m 512 --no-pci --file-prefix "golden-$name-$$" \
+  prefix="golden-$name-$$"
+  "$sgate" --no-huge -m 512 --no-pci --file-prefix "$prefix" \
     --lcores 0@0,1@1 --log-level 'lib.*:warning' \
     --vdev "net_pcap0,rx_pcap=$tmp/empty.pcap,tx_pcap=$tmp/out.pcap" \
     --vdev "net_pcap1,rx_pcap=$case_dir/in.pcap,tx_pcap=$tmp/back.pcap" \
@@ -54,6 +55,12 @@ for case_dir in "$@"; do
       rm -rf "$tmp"
       continue
     fi
+  fi
+  # EAL's runtime directory (telemetry socket, config) outlives the process.
+  if [[ $EUID -eq 0 ]]; then
+    rm -rf "/var/run/dpdk/$prefix"
+  else
+    rm -rf "${XDG_RUNTIME_DIR:-/tmp}/dpdk/$prefix"
   fi
   if output=$(python3 "$check" check "$case_dir" "$tmp") && [[ $status -eq 0 ]]; then
     echo "PASS $name ($frames frames)"
