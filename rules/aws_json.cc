@@ -25,6 +25,9 @@ class AwsParser {
     std::optional<YAML::Node> root = reader_.Parse(text);
     if (!root || !reader_.ExpectMap(*root, "describe-security-groups output"))
       return;
+    // NextToken appears in paginated output; it names no group.
+    reader_.CheckKeys(*root, "describe-security-groups output",
+                      {"SecurityGroups", "NextToken"});
     const YAML::Node groups = (*root)["SecurityGroups"];
     if (!groups.IsDefined()) {
       reader_.Error(*root, "SecurityGroups is missing; expected the output of "
@@ -41,21 +44,30 @@ class AwsParser {
   void ParseGroup(const YAML::Node& node, const std::string& what) {
     if (!reader_.ExpectMap(node, what)) return;
     reader_.CheckKeys(node, what, kGroupKeys);
+    // A group without a usable GroupId is still read, into a scratch group
+    // that is thrown away, so the errors in its rules are reported too.
+    SecurityGroup scratch;
+    SecurityGroup* target = &scratch;
+    std::optional<std::string> name;
     const YAML::Node id = node["GroupId"];
     if (!id.IsDefined()) {
       reader_.Error(node, what + ": GroupId is missing");
-      return;
+    } else {
+      name = reader_.String(id, what + ".GroupId");
     }
-    std::optional<std::string> name = reader_.String(id, what + ".GroupId");
-    if (!name) return;
-    if (policy_.security_groups.contains(*name)) {
-      reader_.Error(id, absl::StrCat(what, ".GroupId: group '", *name,
-                                     "' is defined twice"));
-      return;
+    if (name) {
+      auto existing = policy_.security_groups.find(*name);
+      if (existing != policy_.security_groups.end()) {
+        reader_.Error(id, absl::StrCat(what, ".GroupId: group '", *name,
+                                       "' is defined twice; first at ",
+                                       existing->second.location.ToString()));
+      } else {
+        target = &policy_.security_groups[*name];
+        target->name = *name;
+      }
     }
-    SecurityGroup& group = policy_.security_groups[*name];
-    group.name = *name;
-    group.location = reader_.Where(id);
+    SecurityGroup& group = *target;
+    group.location = reader_.Where(id.IsDefined() ? id : node);
     // The JSON is a group's actual state: no egress key means no egress.
     group.egress_omitted = false;
     if (const YAML::Node d = node["Description"]; d.IsDefined()) {
@@ -148,7 +160,9 @@ class AwsParser {
     reader_.CheckKeys(node, what, kPermissionKeys);
     Rule match;
     match.location = reader_.Where(node);
-    if (!ParseMatch(node, what, match)) return;
+    // After a bad protocol or port range the remote entries are still
+    // checked (so their errors are reported too) but become no rules.
+    const bool match_ok = ParseMatch(node, what, match);
     // Each remote entry becomes one rule with the permission's match.
     auto each = [&](const char* list_key, const char* item_key,
                     std::initializer_list<absl::string_view> keys,
@@ -177,7 +191,8 @@ class AwsParser {
           rule.description =
               reader_.String(d, item_what + ".Description").value_or("");
         }
-        if (fill(rule, value, *text, absl::StrCat(item_what, ".", item_key))) {
+        if (fill(rule, value, *text, absl::StrCat(item_what, ".", item_key)) &&
+            match_ok) {
           rules.push_back(std::move(rule));
         }
       }

@@ -205,6 +205,55 @@ TEST(AwsJsonTest, ErrorsAreLocated) {
   }
 }
 
+TEST(AwsJsonTest, EveryErrorIsReported) {
+  // A bad protocol does not hide a bad CIDR in the same permission, and a
+  // duplicate or missing GroupId does not hide the errors in its rules.
+  Parsed p = Parse(R"([{"GroupId": "sg-1", "IpPermissions": [
+{"IpProtocol": "tcpp", "IpRanges": [{"CidrIp": "192.0.2.1/24"}]}]},
+{"GroupId": "sg-1", "IpPermissions": [
+{"IpProtocol": "tcp", "FromPort": 9, "ToPort": 8}]},
+{"IpPermissionsEgress": [
+{"IpProtocol": "udp", "FromPort": 1, "ToPort": 1,
+ "Ipv6Ranges": [{"CidrIpv6": "2001:db8::1/32"}]}]}])");
+  std::vector<std::string> errors;
+  for (const Diagnostic& d : p.diagnostics.errors()) {
+    errors.push_back(d.ToString());
+  }
+  EXPECT_THAT(
+      errors,
+      ElementsAre(
+          HasSubstr("aws.json:2:16: SecurityGroups[0].IpPermissions[0]."
+                    "IpProtocol: 'tcpp' is not a protocol"),
+          HasSubstr("aws.json:2:48: SecurityGroups[0].IpPermissions[0]."
+                    "IpRanges[0].CidrIp: '192.0.2.1/24' has host bits set; "
+                    "did you mean 192.0.2.0/24?"),
+          "aws.json:3:13: SecurityGroups[1].GroupId: group 'sg-1' is "
+          "defined twice; first at aws.json:1:33",
+          HasSubstr("aws.json:4:35: SecurityGroups[1].IpPermissions[0]: "
+                    "FromPort 9 to ToPort 8 is not a port range"),
+          "aws.json:5:1: SecurityGroups[2]: GroupId is missing",
+          HasSubstr("aws.json:7:30: SecurityGroups[2].IpPermissionsEgress[0]."
+                    "Ipv6Ranges[0].CidrIpv6: '2001:db8::1/32' has host bits "
+                    "set; did you mean 2001:db8::/32?")));
+  // Only the first sg-1 made it into the policy, with no rule from the
+  // permission whose protocol was bad.
+  ASSERT_EQ(p.policy.security_groups.size(), 1u);
+  EXPECT_THAT(Described(p, "sg-1", Direction::kIngress), IsEmpty());
+}
+
+TEST(AwsJsonTest, UnknownTopLevelKey) {
+  Policy policy;
+  Diagnostics diagnostics;
+  ParseAwsSecurityGroups(
+      "{\"SecurityGroups\": [], \"NextToken\": \"x\",\n \"Groups\": []}",
+      "x.json", policy, diagnostics);
+  EXPECT_THAT(std::string(diagnostics.ToStatus().message()),
+              HasSubstr("x.json:2:2: "));
+  EXPECT_THAT(std::string(diagnostics.ToStatus().message()),
+              HasSubstr("unknown key 'Groups'"));
+  EXPECT_EQ(diagnostics.errors().size(), 1u);
+}
+
 TEST(AwsJsonTest, NotDescribeOutput) {
   Policy policy;
   Diagnostics diagnostics;
