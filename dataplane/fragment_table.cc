@@ -3,7 +3,9 @@
 namespace sgate::dataplane {
 
 FragmentTable::Key FragmentTable::KeyOf(const ParsedPacket& p) {
-  return Key{p.src, p.dst, p.fragment_id, p.protocol, p.family};
+  // 0xFFFF is no VLAN id (those are 12 bits): the untagged space.
+  uint16_t vlan = p.vlan_tags ? p.vlan : 0xFFFF;
+  return Key{p.src, p.dst, p.fragment_id, p.protocol, p.family, vlan};
 }
 
 uint32_t FragmentTable::SlotOf(const Key& key) {

@@ -39,7 +39,9 @@ class FragmentTable {
     uint32_t id;
     uint8_t protocol;
     uint8_t family;
-    uint16_t pad = 0;
+    // The address space: a VLAN's fragments never follow another VLAN's
+    // (or the untagged space's) first fragment.
+    uint16_t vlan;
     bool operator==(const Key& o) const {
       return std::memcmp(this, &o, sizeof(Key)) == 0;
     }

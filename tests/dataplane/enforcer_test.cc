@@ -200,6 +200,35 @@ TEST_F(EnforcerTest, LaterFragmentsFollowTheFirst) {
               DropReason::kOrphanFragment);
 }
 
+TEST_F(EnforcerTest, FragmentsFollowTheirFirstOnlyInTheirOwnVlan) {
+  // Two interfaces with one address: untagged (eni-web) and on VLAN 10.
+  rules::Policy policy = WebPolicy();
+  rules::Interface& tagged = policy.interfaces["eni-web-10"];
+  tagged.name = "eni-web-10";
+  tagged.addresses = {*rules::ParseIpAddress(kWeb)};
+  tagged.security_groups = {"sg-web"};
+  tagged.vlan = 10;
+  rules::AssignRuleIds(policy);
+  ReferenceTable table(policy, "", 1);
+  auto send = [&](const FrameBuilder& f) {
+    std::vector<uint8_t> frame = f.Build();
+    return enforcer_.Process(frame.data(), frame.size(), Side::kOutside,
+                             now_, table);
+  };
+  EXPECT_FORWARD(send(V4(kNeighbour, kWeb).Vlan(10).Udp(5353, 53)
+                          .Payload(1000).Fragment(0, true, 90)));
+  EXPECT_FORWARD(send(V4(kNeighbour, kWeb).Vlan(10).Protocol(17).Payload(8)
+                          .Fragment(1008, false, 90)));
+  // The same addresses and id, untagged or on VLAN 20: no first fragment
+  // was allowed there.
+  EXPECT_DROP(send(V4(kNeighbour, kWeb).Protocol(17).Payload(8)
+                       .Fragment(1008, false, 90)),
+              DropReason::kOrphanFragment);
+  EXPECT_DROP(send(V4(kNeighbour, kWeb).Vlan(20).Protocol(17).Payload(8)
+                       .Fragment(1008, false, 90)),
+              DropReason::kOrphanFragment);
+}
+
 TEST_F(EnforcerTest, Ipv6FragmentsAndFlows) {
   FrameBuilder first;
   first.Ipv6("2001:db8::99", kWeb6).Fragment(0, true, 5).Tcp(41000, 80, kSyn)
