@@ -98,6 +98,7 @@ int RunOnlineTrace(const std::string& control_path,
                    std::ostream& err) {
   std::optional<rules::Direction> direction;
   std::optional<uint16_t> vlan;
+  std::optional<uint16_t> sport;
   bool json = false;
   std::vector<std::string> words;
   for (size_t i = 0; i < args.size(); ++i) {
@@ -113,6 +114,13 @@ int RunOnlineTrace(const std::string& control_path,
         return 1;
       }
       vlan = id;
+    } else if (args[i] == "--sport" && i + 1 < args.size()) {
+      uint32_t port = 0;
+      if (!absl::SimpleAtoi(args[++i], &port) || port > 65535) {
+        err << "sgatectl: --sport expects a port from 0 to 65535\n";
+        return 1;
+      }
+      sport = port;
     } else if (args[i].rfind("--", 0) == 0) {
       err << "sgatectl trace: unknown option " << args[i] << "\n";
       return 1;
@@ -134,7 +142,8 @@ int RunOnlineTrace(const std::string& control_path,
   }
   std::string request = absl::StrCat(
       "trace ", *direction == rules::Direction::kIngress ? "in" : "out", " ",
-      absl::StrJoin(words, " "), vlan ? absl::StrCat(" vlan=", *vlan) : "");
+      absl::StrJoin(words, " "), vlan ? absl::StrCat(" vlan=", *vlan) : "",
+      sport ? absl::StrCat(" sport=", *sport) : "");
   absl::StatusOr<std::string> reply = ControlRequest(control_path, request);
   if (!reply.ok()) {
     err << "sgatectl: " << reply.status().message() << "\n";
@@ -170,6 +179,18 @@ int RunOnlineTrace(const std::string& control_path,
           << rule["direction"].as<std::string>("") << "["
           << Count(rule, "index") << "]: " << rule["rule"].as<std::string>("")
           << "\n";
+    }
+    const YAML::Node flow = node["flow"];
+    if (!flow.IsMap()) {
+      out << "flow:      unknown (give --sport for tcp/udp; an echo needs "
+             "its id)\n";
+    } else if (flow["exists"].as<bool>(false)) {
+      out << "flow:      exists on worker " << Count(flow, "worker") << " ("
+          << flow["state"].as<std::string>("") << ", "
+          << Count(flow, "packets_in") << " packets in, "
+          << Count(flow, "packets_out") << " out)\n";
+    } else {
+      out << "flow:      none yet\n";
     }
   }
   return allowed ? 0 : kExitDenied;

@@ -22,7 +22,7 @@ int RunOnline(const std::string& control_path, const std::string& command,
 bool IsOnlineCommand(const std::string& command);
 
 // sgatectl trace (--in|--out) LOCAL REMOTE PROTO [PORT|TYPE[/CODE]]
-//                [--vlan ID] [--json]
+//                [--vlan ID] [--sport PORT] [--json]
 // How the running sgate's live table decides that packet (no FILE: that
 // is the offline trace). Exit 0 allow, 3 deny, 1 error.
 int RunOnlineTrace(const std::string& control_path,

@@ -273,14 +273,19 @@ class Sgate {
     std::vector<std::string> words =
         absl::StrSplit(request, ' ', absl::SkipEmpty());
     std::optional<uint16_t> vlan;
-    uint32_t vlan_id = 0;
-    if (!words.empty() && absl::StartsWith(words.back(), "vlan=")) {
-      if (!absl::SimpleAtoi(words.back().substr(5), &vlan_id) ||
-          vlan_id > 4095) {
-        j.Field("error", "vlan= expects 0 to 4095");
+    std::optional<uint16_t> sport;
+    // Trailing "vlan=N" and "sport=N", in any order.
+    while (!words.empty() && (absl::StartsWith(words.back(), "vlan=") ||
+                              absl::StartsWith(words.back(), "sport="))) {
+      bool is_vlan = absl::StartsWith(words.back(), "vlan=");
+      uint32_t value = 0;
+      if (!absl::SimpleAtoi(words.back().substr(is_vlan ? 5 : 6), &value) ||
+          value > (is_vlan ? 4095u : 65535u)) {
+        j.Field("error", is_vlan ? "vlan= expects 0 to 4095"
+                                 : "sport= expects 0 to 65535");
         return;
       }
-      vlan = vlan_id;
+      (is_vlan ? vlan : sport) = static_cast<uint16_t>(value);
       words.pop_back();
     }
     if (words.size() < 2 || (words[1] != "in" && words[1] != "out")) {
@@ -307,6 +312,7 @@ class Sgate {
     } else {
       j.String(table->rule_table().interface_name(c.interface));
     }
+    FlowJson(*packet, sport, j);
     if (c.decision == rules::Decision::kAllowedByRule) {
       const rules::Policy& policy = table->policy();
       const rules::RuleRef& ref = policy.rules()[c.rule_id];
@@ -363,6 +369,50 @@ class Sgate {
       }
     }
     j.EndArray();
+  }
+
+  // Whether the traced packet's flow exists, asked of every worker (the
+  // flow lives on one; each looks in its own table). Unknown when the key
+  // is incomplete: tcp/udp without the source port, ICMP echo (its id).
+  void FlowJson(const rules::PacketKey& packet, std::optional<uint16_t> sport,
+                JsonWriter& j) const {
+    j.Key("flow");
+    bool echo = rules::HasIcmpFields(packet.protocol) &&
+                (packet.icmp_type == 8 || packet.icmp_type == 0 ||
+                 packet.icmp_type == 128 || packet.icmp_type == 129);
+    if ((rules::HasPorts(packet.protocol) && !sport) || echo) {
+      j.Null();
+      return;
+    }
+    dataplane::FlowKey key =
+        dataplane::Enforcer::KeyOf(packet, sport.value_or(0));
+    for (const auto& w : workers_) w->probe().Ask(key);
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(1);
+    for (size_t i = 0; i < workers_.size(); ++i) {
+      while (!workers_[i]->probe().Ready()) {
+        if (std::chrono::steady_clock::now() > deadline) {
+          j.Null();
+          return;
+        }
+        std::this_thread::sleep_for(std::chrono::microseconds(200));
+      }
+    }
+    for (size_t i = 0; i < workers_.size(); ++i) {
+      const std::optional<dataplane::FlowEntry>& f =
+          workers_[i]->probe().answer();
+      if (!f) continue;
+      j.BeginObject();
+      j.Field("exists", true);
+      j.Field("worker", i);
+      j.Field("state", dataplane::FlowStateName(f->state));
+      j.Field("packets_in", f->packets[0]);
+      j.Field("packets_out", f->packets[1]);
+      j.EndObject();
+      return;
+    }
+    j.BeginObject();
+    j.Field("exists", false);
+    j.EndObject();
   }
 
   // The interface owning a flow's local address (in its VLAN), by name.

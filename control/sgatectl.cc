@@ -23,7 +23,8 @@ constexpr char kUsage[] =
     "  trace [FILE] (--in|--out) LOCAL REMOTE PROTO [PORT|TYPE[/CODE]]\n"
     "        [--vlan ID] [--node NAME] [--aws-json FILE] [--json]\n"
     "      the verdict for one packet and every rule that allows it; without\n"
-    "      FILE, the running sgate's live table answers (one deciding rule).\n"
+    "      FILE, the running sgate's live table answers (one deciding rule)\n"
+    "      and, given --sport PORT for tcp/udp, whether the flow exists.\n"
     "      --in: REMOTE sends to the protected LOCAL address (ingress);\n"
     "      --out: LOCAL sends to REMOTE (egress). Exit 0 allow, 3 deny.\n"
     "\n"
@@ -61,7 +62,7 @@ int main(int argc, char** argv) {
     // sgate's live table.
     for (size_t i = 0; i < args.size(); ++i) {
       if (args[i] == "--vlan" || args[i] == "--node" ||
-          args[i] == "--aws-json") {
+          args[i] == "--aws-json" || args[i] == "--sport") {
         ++i;  // skip the option's value
       } else if (args[i].rfind("--", 0) != 0) {
         if (sgate::rules::ParseIpAddress(args[i]).ok()) {

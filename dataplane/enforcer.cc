@@ -16,6 +16,21 @@ FlowKey Enforcer::KeyOf(const ParsedPacket& p, bool ingress) {
   return key;
 }
 
+FlowKey Enforcer::KeyOf(const rules::PacketKey& p, uint16_t src_port) {
+  FlowKey key;
+  key.family = p.local.family == rules::Family::kIPv4 ? 4 : 6;
+  key.protocol = p.protocol;
+  key.vlan = p.vlan ? *p.vlan : FlowKey::kUntagged;
+  key.local = p.local.bytes;
+  key.remote = p.remote.bytes;
+  if (rules::HasPorts(p.protocol)) {
+    bool ingress = p.direction == rules::Direction::kIngress;
+    key.local_port = ingress ? p.dst_port : src_port;
+    key.remote_port = ingress ? src_port : p.dst_port;
+  }
+  return key;
+}
+
 FlowKey Enforcer::QuotedKeyOf(const ParsedPacket& p, bool ingress) {
   const QuotedPacket& q = p.quote;
   FlowKey key;

@@ -90,6 +90,10 @@ class Enforcer {
   const EnforcerCounters& counters() const { return counters_; }
   FlowTable& flows() { return flows_; }
 
+  // The flow key of a packet as `sgatectl trace` describes it, oriented as
+  // the dataplane's keys are; `src_port` is the sender's port for tcp/udp.
+  static FlowKey KeyOf(const rules::PacketKey& p, uint16_t src_port);
+
  private:
   Verdict Forward() {
     ++counters_.forwarded;

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <atomic>
+#include <optional>
 #include <cstdint>
 #include <vector>
 
@@ -63,6 +64,40 @@ class FlowSnapshot {
   uint32_t cursor_ = 0;
   uint32_t count_ = 0;
   std::vector<FlowEntry> flows_;
+};
+
+// Lets the control thread ask a worker whether a flow exists (`sgatectl
+// trace`): the worker looks the key up in its own table, so no other
+// thread ever touches it. One question at a time, answered at the end of
+// the worker's next loop iteration.
+class FlowProbe {
+ public:
+  // Control thread.
+  void Ask(const FlowKey& key) {
+    key_ = key;
+    asked_.fetch_add(1, std::memory_order_release);
+  }
+  bool Ready() const {
+    return answered_.load(std::memory_order_acquire) ==
+           asked_.load(std::memory_order_relaxed);
+  }
+  // Once Ready(): the flow, if the worker has it.
+  const std::optional<FlowEntry>& answer() const { return answer_; }
+
+  // Worker: once per loop iteration.
+  void Serve(FlowTable& table, uint32_t now) {
+    uint64_t asked = asked_.load(std::memory_order_acquire);
+    if (asked == answered_.load(std::memory_order_relaxed)) return;
+    FlowEntry* entry = table.Lookup(key_, FlowTable::Hash(key_), now);
+    answer_ = entry ? std::optional<FlowEntry>(*entry) : std::nullopt;
+    answered_.store(asked, std::memory_order_release);
+  }
+
+ private:
+  std::atomic<uint64_t> asked_{0};
+  std::atomic<uint64_t> answered_{0};
+  FlowKey key_;
+  std::optional<FlowEntry> answer_;
 };
 
 }  // namespace sgate::dataplane

@@ -68,6 +68,7 @@ class Worker {
       }
       enforcer_.flows().ExpireSome(now, received ? kExpiryBusy : kExpiryIdle);
       snapshot_.Serve(enforcer_.flows(), now);
+      probe_.Serve(enforcer_.flows(), now);
       tables_.Quiescent(id_);
     }
     tables_.UnregisterWorker(id_);
@@ -79,6 +80,7 @@ class Worker {
   }
   const FlowTable& flows() { return enforcer_.flows(); }
   FlowSnapshot& snapshot() { return snapshot_; }
+  FlowProbe& probe() { return probe_; }
 
  private:
   // Returns how many packets it received.
@@ -128,6 +130,7 @@ class Worker {
   const std::atomic<bool>& stop_;
   PortCounters ports_[kMaxPorts] = {};
   FlowSnapshot snapshot_;
+  FlowProbe probe_;
 };
 
 }  // namespace sgate::dataplane

@@ -97,6 +97,22 @@ sys.exit(0 if web and all(x["protocol"] == "tcp" and x["local_port"] == 80 for x
 }
 expect allow "sgatectl flows lists the web flows with their rule" flows_listed
 
+# sgatectl trace on the live table finds the flow of an open connection.
+traced_flow() {  # traced_flow SPORT: 0 if the trace says the flow exists
+  "${SGATE%/sgate}/sgatectl" --control "$control" trace --in 198.51.100.10 \
+    198.51.100.201 tcp 80 --sport "$1" | grep -q "flow:      exists"
+}
+ip netns exec "$NS_IN" timeout 6 nc -l -p 80 >/dev/null 2>&1 &
+held_listener=$!
+sleep 0.2
+(sleep 3) | ip netns exec "$NS_OUT" timeout 5 nc -p 41000 -s 198.51.100.201 \
+  198.51.100.10 80 >/dev/null 2>&1 &
+held=$!
+sleep 0.5
+expect allow "trace finds an open connection's flow" traced_flow 41000
+expect deny  "trace finds no flow for another source port" traced_flow 41001
+wait "$held" "$held_listener" 2>/dev/null
+
 sgate_stop
 totals=$(tail -n 1 "$SGATE_LOG")
 echo "sgate totals: $totals"
