@@ -91,6 +91,50 @@ void PrintFlows(const YAML::Node& r, std::ostream& out) {
       << Count(r, "generation") << ")\n";
 }
 
+// Sends `request` to sgate and reads the JSON reply. Prints why and returns
+// nullopt when sgate cannot be reached, replies garbage or refuses (an
+// "error" key; with --json the refusal is also printed as it came).
+std::optional<YAML::Node> Ask(const std::string& control_path,
+                              const std::string& request,
+                              const std::string& command, bool json,
+                              std::string* raw, std::ostream& out,
+                              std::ostream& err) {
+  absl::StatusOr<std::string> reply = ControlRequest(control_path, request);
+  if (!reply.ok()) {
+    err << "sgatectl: " << reply.status().message() << "\n";
+    return std::nullopt;
+  }
+  *raw = *reply;
+  YAML::Node node;
+  try {
+    node = YAML::Load(*reply);
+  } catch (const YAML::Exception&) {
+    err << "sgatectl: unreadable reply from sgate: " << *reply << "\n";
+    return std::nullopt;
+  }
+  if (const YAML::Node error = node["error"]; error.IsScalar()) {
+    if (json) out << *reply << "\n";
+    err << "sgatectl " << command << ": " << error.as<std::string>() << "\n";
+    return std::nullopt;
+  }
+  return node;
+}
+
+// The value after option args[i] as a number up to `max`; advances i.
+std::optional<uint32_t> NumberOption(const std::vector<std::string>& args,
+                                     size_t& i, uint32_t max,
+                                     std::ostream& err) {
+  const std::string& name = args[i];
+  uint32_t value = 0;
+  if (i + 1 == args.size() || !absl::SimpleAtoi(args[++i], &value) ||
+      value > max) {
+    err << "sgatectl: " << name << " expects a number from 0 to " << max
+        << "\n";
+    return std::nullopt;
+  }
+  return value;
+}
+
 }  // namespace
 
 int RunOnlineTrace(const std::string& control_path,
@@ -107,20 +151,12 @@ int RunOnlineTrace(const std::string& control_path,
                                     : rules::Direction::kEgress;
     } else if (args[i] == "--json") {
       json = true;
-    } else if (args[i] == "--vlan" && i + 1 < args.size()) {
-      uint32_t id = 0;
-      if (!absl::SimpleAtoi(args[++i], &id) || id > 4095) {
-        err << "sgatectl: --vlan expects a VLAN id from 0 to 4095\n";
-        return 1;
-      }
-      vlan = id;
-    } else if (args[i] == "--sport" && i + 1 < args.size()) {
-      uint32_t port = 0;
-      if (!absl::SimpleAtoi(args[++i], &port) || port > 65535) {
-        err << "sgatectl: --sport expects a port from 0 to 65535\n";
-        return 1;
-      }
-      sport = port;
+    } else if (args[i] == "--vlan" || args[i] == "--sport") {
+      bool is_vlan = args[i] == "--vlan";
+      std::optional<uint32_t> value =
+          NumberOption(args, i, is_vlan ? 4095 : 65535, err);
+      if (!value) return 1;
+      (is_vlan ? vlan : sport) = static_cast<uint16_t>(*value);
     } else if (args[i].rfind("--", 0) == 0) {
       err << "sgatectl trace: unknown option " << args[i] << "\n";
       return 1;
@@ -144,43 +180,31 @@ int RunOnlineTrace(const std::string& control_path,
       "trace ", *direction == rules::Direction::kIngress ? "in" : "out", " ",
       absl::StrJoin(words, " "), vlan ? absl::StrCat(" vlan=", *vlan) : "",
       sport ? absl::StrCat(" sport=", *sport) : "");
-  absl::StatusOr<std::string> reply = ControlRequest(control_path, request);
-  if (!reply.ok()) {
-    err << "sgatectl: " << reply.status().message() << "\n";
-    return 1;
-  }
-  YAML::Node node;
-  try {
-    node = YAML::Load(*reply);
-  } catch (const YAML::Exception&) {
-    err << "sgatectl: unreadable reply from sgate: " << *reply << "\n";
-    return 1;
-  }
-  if (const YAML::Node error = node["error"]; error.IsScalar()) {
-    err << "sgatectl trace: " << error.as<std::string>() << "\n";
-    return 1;
-  }
-  bool allowed = node["verdict"].as<std::string>("") == "allow";
+  std::string reply;
+  std::optional<YAML::Node> node =
+      Ask(control_path, request, "trace", json, &reply, out, err);
+  if (!node) return 1;
+  bool allowed = (*node)["verdict"].as<std::string>("") == "allow";
   if (json) {
-    out << *reply << "\n";
+    out << reply << "\n";
   } else {
-    out << node["packet"].as<std::string>("") << "  (live generation "
-        << Count(node, "generation") << ")\n";
-    const YAML::Node interface = node["interface"];
+    out << (*node)["packet"].as<std::string>("") << "  (live generation "
+        << Count(*node, "generation") << ")\n";
+    const YAML::Node interface = (*node)["interface"];
     out << "interface: "
         << (interface.IsScalar() && !interface.IsNull()
                 ? interface.as<std::string>()
                 : std::string("none owns this address on this node"))
         << "\n";
     out << "verdict:   " << (allowed ? "ALLOW" : "DENY") << " ("
-        << node["decision"].as<std::string>("") << ")\n";
-    if (const YAML::Node rule = node["rule"]; rule.IsMap()) {
+        << (*node)["decision"].as<std::string>("") << ")\n";
+    if (const YAML::Node rule = (*node)["rule"]; rule.IsMap()) {
       out << "  " << rule["group"].as<std::string>("") << " "
           << rule["direction"].as<std::string>("") << "["
           << Count(rule, "index") << "]: " << rule["rule"].as<std::string>("")
           << "\n";
     }
-    const YAML::Node flow = node["flow"];
+    const YAML::Node flow = (*node)["flow"];
     if (!flow.IsMap()) {
       out << "flow:      unknown (give --sport for tcp/udp; an echo needs "
              "its id)\n";
@@ -225,35 +249,22 @@ int RunOnline(const std::string& control_path, const std::string& command,
   if (command == "flows") {
     request = absl::StrCat("flows ", limit, " ", interface);
   }
-  absl::StatusOr<std::string> reply = ControlRequest(control_path, request);
-  if (!reply.ok()) {
-    err << "sgatectl: " << reply.status().message() << "\n";
-    return 1;
-  }
-  YAML::Node node;
-  try {
-    node = YAML::Load(*reply);
-  } catch (const YAML::Exception& e) {
-    err << "sgatectl: unreadable reply from sgate: " << *reply << "\n";
-    return 1;
-  }
-  if (const YAML::Node error = node["error"]; error.IsScalar()) {
-    if (json) out << *reply << "\n";
-    err << "sgatectl " << command << ": " << error.as<std::string>() << "\n";
-    return 1;
-  }
+  std::string reply;
+  std::optional<YAML::Node> node =
+      Ask(control_path, request, command, json, &reply, out, err);
+  if (!node) return 1;
   if (json) {
-    out << *reply << "\n";
+    out << reply << "\n";
   } else if (command == "stats") {
-    PrintStats(node, out);
+    PrintStats(*node, out);
   } else if (command == "rules") {
-    PrintRules(node, out);
+    PrintRules(*node, out);
   } else if (command == "flows") {
-    PrintFlows(node, out);
+    PrintFlows(*node, out);
   } else if (command == "reload") {
-    out << "reloaded: generation " << Count(node, "generation") << " live\n";
+    out << "reloaded: generation " << Count(*node, "generation") << " live\n";
   } else {
-    out << Count(node, "generation") << "\n";
+    out << Count(*node, "generation") << "\n";
   }
   return 0;
 }
