@@ -4,46 +4,54 @@
 
 namespace sgate::dataplane {
 
-FlowKey Enforcer::KeyOf(const ParsedPacket& p, bool ingress) {
+namespace {
+
+// Every flow key is oriented by the protected interface: for a packet that
+// went from `src` to `dst`, the interface's end is the destination if the
+// packet came from outside (ingress), else the source. All key builders
+// below go through here, so both directions of a flow agree by design.
+FlowKey Oriented(uint8_t family, uint8_t protocol, uint16_t vlan,
+                 const std::array<uint8_t, 16>& src,
+                 const std::array<uint8_t, 16>& dst, uint16_t src_port,
+                 uint16_t dst_port, bool ingress) {
   FlowKey key;
-  key.family = p.family;
-  key.protocol = p.protocol;
-  key.vlan = p.vlan_tags ? p.vlan : FlowKey::kUntagged;
-  key.local = ingress ? p.dst : p.src;
-  key.remote = ingress ? p.src : p.dst;
-  key.local_port = ingress ? p.dst_port : p.src_port;
-  key.remote_port = ingress ? p.src_port : p.dst_port;
+  key.family = family;
+  key.protocol = protocol;
+  key.vlan = vlan;
+  key.local = ingress ? dst : src;
+  key.remote = ingress ? src : dst;
+  key.local_port = ingress ? dst_port : src_port;
+  key.remote_port = ingress ? src_port : dst_port;
   return key;
+}
+
+uint16_t VlanOf(const ParsedPacket& p) {
+  return p.vlan_tags ? p.vlan : FlowKey::kUntagged;
+}
+
+}  // namespace
+
+FlowKey Enforcer::KeyOf(const ParsedPacket& p, bool ingress) {
+  return Oriented(p.family, p.protocol, VlanOf(p), p.src, p.dst, p.src_port,
+                  p.dst_port, ingress);
 }
 
 FlowKey Enforcer::KeyOf(const rules::PacketKey& p, uint16_t src_port) {
-  FlowKey key;
-  key.family = p.local.family == rules::Family::kIPv4 ? 4 : 6;
-  key.protocol = p.protocol;
-  key.vlan = p.vlan ? *p.vlan : FlowKey::kUntagged;
-  key.local = p.local.bytes;
-  key.remote = p.remote.bytes;
-  if (rules::HasPorts(p.protocol)) {
-    bool ingress = p.direction == rules::Direction::kIngress;
-    key.local_port = ingress ? p.dst_port : src_port;
-    key.remote_port = ingress ? src_port : p.dst_port;
-  }
-  return key;
+  bool ingress = p.direction == rules::Direction::kIngress;
+  const auto& src = ingress ? p.remote.bytes : p.local.bytes;
+  const auto& dst = ingress ? p.local.bytes : p.remote.bytes;
+  bool ports = rules::HasPorts(p.protocol);
+  return Oriented(p.local.family == rules::Family::kIPv4 ? 4 : 6, p.protocol,
+                  p.vlan ? *p.vlan : FlowKey::kUntagged, src, dst,
+                  ports ? src_port : 0, ports ? p.dst_port : 0, ingress);
 }
 
 FlowKey Enforcer::QuotedKeyOf(const ParsedPacket& p, bool ingress) {
+  // The quoted packet went the other way: arriving from outside, the error
+  // is about a packet that left from inside, so orient it as egress.
   const QuotedPacket& q = p.quote;
-  FlowKey key;
-  key.family = p.family;
-  key.protocol = q.protocol;
-  key.vlan = p.vlan_tags ? p.vlan : FlowKey::kUntagged;
-  // Arriving from outside, the error is about a packet that left from
-  // inside: its source is our interface.
-  key.local = ingress ? q.src : q.dst;
-  key.remote = ingress ? q.dst : q.src;
-  key.local_port = ingress ? q.src_port : q.dst_port;
-  key.remote_port = ingress ? q.dst_port : q.src_port;
-  return key;
+  return Oriented(p.family, q.protocol, VlanOf(p), q.src, q.dst, q.src_port,
+                  q.dst_port, !ingress);
 }
 
 rules::PacketKey Enforcer::OpenerKeyOf(const FlowEntry& flow,
