@@ -95,8 +95,9 @@ class Sgate {
         ports.push_back(port);
       }
     }
-    pool_ = rte_pktmbuf_pool_create("sgate_mbufs",
-                                    MbufCount(ports.size(), workers),
+    uint32_t mbufs = options_.mbufs ? options_.mbufs
+                                    : MbufCount(ports.size(), workers);
+    pool_ = rte_pktmbuf_pool_create("sgate_mbufs", mbufs,
                                     kMbufCache, 0, RTE_MBUF_DEFAULT_BUF_SIZE,
                                     rte_socket_id());
     if (pool_ == nullptr) {
@@ -107,7 +108,7 @@ class Sgate {
     for (uint16_t port : ports) {
       absl::Status s = dataplane::SetUpPort(
           {.port_id = port, .queues = static_cast<uint16_t>(workers),
-           .pool = pool_});
+           .rss = !options_.no_rss, .pool = pool_});
       if (!s.ok()) return s;
     }
 
@@ -180,9 +181,9 @@ class Sgate {
         return HandleRequest(request);
       });
       PublishTelemetry(Snapshot());
-      if (options_.stats_interval_seconds > 0 &&
+      if (options_.stats_interval_ms > 0 &&
           std::chrono::steady_clock::now() >= next_stats) {
-        next_stats += std::chrono::seconds(options_.stats_interval_seconds);
+        next_stats += std::chrono::milliseconds(options_.stats_interval_ms);
         std::printf("%s\n", StatsJson().c_str());
         std::fflush(stdout);
       }
@@ -503,6 +504,7 @@ class Sgate {
     s.last_grace_period_us =
         tables_ ? tables_->last_grace_period().count() / 1000 : 0;
     s.tsc_hz = rte_get_tsc_hz();
+    s.tsc = rte_get_tsc_cycles();
     for (const dataplane::PortPairIds& p : pairs_) {
       for (uint16_t port : {p.inside, p.outside}) {
         StatsSnapshot::Port& sum = s.ports.emplace_back();

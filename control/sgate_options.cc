@@ -30,13 +30,13 @@ absl::StatusOr<SgateOptions> ParseSgateOptions(
   SgateOptions options;
   for (size_t i = 0; i < args.size(); ++i) {
     const std::string& arg = args[i];
-    if (arg == "--watch") {
-      options.watch = true;
+    if (arg == "--watch" || arg == "--no-rss") {
+      (arg == "--watch" ? options.watch : options.no_rss) = true;
       continue;
     }
     if (arg != "--policy" && arg != "--pair" && arg != "--node" &&
         arg != "--control" && arg != "--stats-interval" &&
-        arg != "--aws-json") {
+        arg != "--aws-json" && arg != "--mbufs") {
       return Usage(absl::StrCat("unknown option '", arg, "'"));
     }
     if (i + 1 == args.size()) return Usage(absl::StrCat(arg, " needs a value"));
@@ -50,8 +50,18 @@ absl::StatusOr<SgateOptions> ParseSgateOptions(
     } else if (arg == "--control") {
       options.control_path = value;
     } else if (arg == "--stats-interval") {
-      if (!absl::SimpleAtoi(value, &options.stats_interval_seconds)) {
-        return Usage(absl::StrCat("--stats-interval expects seconds, got '",
+      // Seconds, with a fraction for rate measurements (perf/run: 0.05).
+      double seconds = 0;
+      if (!absl::SimpleAtod(value, &seconds) || seconds < 0 ||
+          seconds > 86400 || (seconds > 0 && seconds < 0.01)) {
+        return Usage(absl::StrCat(
+            "--stats-interval expects seconds (0, or 0.01 to 86400), got '",
+            value, "'"));
+      }
+      options.stats_interval_ms = static_cast<uint32_t>(seconds * 1000 + 0.5);
+    } else if (arg == "--mbufs") {
+      if (!absl::SimpleAtoi(value, &options.mbufs) || options.mbufs == 0) {
+        return Usage(absl::StrCat("--mbufs expects a positive count, got '",
                                   value, "'"));
       }
     } else {  // --pair

@@ -11,6 +11,7 @@ std::string StatsJson(const StatsSnapshot& s) {
   j.Field("reloads_rejected", s.reloads_rejected);
   j.Field("last_grace_period_us", s.last_grace_period_us);
   j.Field("tsc_hz", s.tsc_hz);
+  j.Field("tsc", s.tsc);
   j.Key("ports");
   j.BeginArray();
   for (const StatsSnapshot::Port& p : s.ports) {

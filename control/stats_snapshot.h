@@ -20,6 +20,7 @@ struct StatsSnapshot {
   // state before freeing the old table: a stuck worker shows here.
   int64_t last_grace_period_us = 0;
   uint64_t tsc_hz = 0;  // turns packet rates into cycles per packet
+  uint64_t tsc = 0;     // when it was taken: rates between two snapshots
   struct Port {
     uint16_t port = 0;
     std::string name;

@@ -61,12 +61,13 @@ absl::Status SetUpPort(const PortConfig& config) {
   // addresses and ports before hashing): nothing to configure.
   bool kernel_fanout =
       std::string_view(info.driver_name) == "net_af_packet";
-  if (config.queues > 1 && !kernel_fanout) {
+  if (config.queues > 1 && config.rss && !kernel_fanout) {
     if ((info.flow_type_rss_offloads & wanted) == 0) {
       return absl::InvalidArgumentError(absl::StrCat(
           "port ", port, " (", PortName(port),
           ") offers no RSS over IP/TCP/UDP, so it cannot spread flows over ",
-          config.queues, " workers"));
+          config.queues, " workers (--no-rss if its queues are split by "
+          "connection already)"));
     }
     conf.rxmode.mq_mode = RTE_ETH_MQ_RX_RSS;
     conf.rx_adv_conf.rss_conf.rss_hf = info.flow_type_rss_offloads & wanted;

@@ -13,6 +13,9 @@ namespace sgate::dataplane {
 struct PortConfig {
   uint16_t port_id = 0;
   uint16_t queues = 1;  // one per worker lcore
+  // Spread connections over the queues with RSS. Off when the device's
+  // queues are split by connection already (a capture per queue).
+  bool rss = true;
   // 1024 descriptors: deep enough to absorb a scheduling hiccup of the
   // polling core at 10+ Mpps (~100 µs), small enough to stay in L2/LLC.
   uint16_t rx_descriptors = 1024;

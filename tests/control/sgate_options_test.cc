@@ -17,8 +17,10 @@ TEST(SgateOptionsTest, Defaults) {
   EXPECT_EQ(o->pairs[0].outside, 1);
   EXPECT_EQ(o->control_path, "/run/sgate/control.sock");
   EXPECT_EQ(o->node, "");
-  EXPECT_EQ(o->stats_interval_seconds, 0u);
+  EXPECT_EQ(o->stats_interval_ms, 0u);
   EXPECT_FALSE(o->watch);
+  EXPECT_EQ(o->mbufs, 0u);
+  EXPECT_FALSE(o->no_rss);
   EXPECT_FALSE(o->aws_json_path.has_value());
 }
 
@@ -26,7 +28,7 @@ TEST(SgateOptionsTest, Everything) {
   absl::StatusOr<SgateOptions> o = ParseSgateOptions(
       {"--policy", "p.yaml", "--pair", "2:3", "--pair", "1:0", "--node",
        "host-b", "--control", "/tmp/s.sock", "--stats-interval", "5",
-       "--aws-json", "g.json", "--watch"});
+       "--aws-json", "g.json", "--watch", "--mbufs", "4096", "--no-rss"});
   ASSERT_TRUE(o.ok()) << o.status();
   ASSERT_EQ(o->pairs.size(), 2u);
   EXPECT_EQ(o->pairs[0].inside, 2);
@@ -35,9 +37,18 @@ TEST(SgateOptionsTest, Everything) {
   EXPECT_EQ(o->pairs[1].outside, 0);
   EXPECT_EQ(o->node, "host-b");
   EXPECT_EQ(o->control_path, "/tmp/s.sock");
-  EXPECT_EQ(o->stats_interval_seconds, 5u);
+  EXPECT_EQ(o->stats_interval_ms, 5000u);
+  EXPECT_EQ(o->mbufs, 4096u);
+  EXPECT_TRUE(o->no_rss);
   EXPECT_EQ(*o->aws_json_path, "g.json");
   EXPECT_TRUE(o->watch);
+}
+
+TEST(SgateOptionsTest, FractionalStatsInterval) {
+  absl::StatusOr<SgateOptions> o =
+      ParseSgateOptions({"--policy", "p", "--stats-interval", "0.05"});
+  ASSERT_TRUE(o.ok()) << o.status();
+  EXPECT_EQ(o->stats_interval_ms, 50u);
 }
 
 TEST(SgateOptionsTest, Errors) {
@@ -55,6 +66,9 @@ TEST(SgateOptionsTest, Errors) {
       {{"--policy", "p", "--pair", "0:1", "--pair", "1:2"},
        "port 1 is in two --pair options"},
       {{"--policy", "p", "--stats-interval", "soon"}, "expects seconds"},
+      {{"--policy", "p", "--stats-interval", "0.001"}, "expects seconds"},
+      {{"--policy", "p", "--stats-interval", "-1"}, "expects seconds"},
+      {{"--policy", "p", "--mbufs", "0"}, "--mbufs expects a positive"},
       {{"--policy", "p", "--verbose"}, "unknown option '--verbose'"},
   };
   for (const Case& c : cases) {
