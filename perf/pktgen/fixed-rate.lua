@@ -12,8 +12,10 @@
 -- Load it at start-up (pktgen ... -- ... -f perf/pktgen/fixed-rate.lua) or
 -- from the pktgen prompt (load perf/pktgen/fixed-rate.lua).
 
+-- pktgen itself defines the global `pktgen`; Pktgen.lua (the helpers at the
+-- top of Pktgen-DPDK's tree) is loaded when found but not needed.
 package.path = package.path .. ";?.lua;test/?.lua;app/?.lua;../?.lua"
-require "Pktgen"
+pcall(require, "Pktgen")
 
 -- What to run: change these.
 local RATE_PCT      = 10     -- % of line rate, on each sending port

@@ -14,8 +14,10 @@
 -- PRECISION_PCT and confirms again. The result is printed in Mpps and in
 -- % of line rate.
 
+-- pktgen itself defines the global `pktgen`; Pktgen.lua (the helpers at the
+-- top of Pktgen-DPDK's tree) is loaded when found but not needed.
 package.path = package.path .. ";?.lua;test/?.lua;app/?.lua;../?.lua"
-require "Pktgen"
+pcall(require, "Pktgen")
 
 -- What to run: change these.
 local FRAME_SIZE       = 64    -- bytes on the wire, FCS included (64-1518)
