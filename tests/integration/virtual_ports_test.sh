@@ -18,7 +18,7 @@ set -uo pipefail
 SGATE=$1
 SGATECTL=$2
 TESTPMD=$(command -v dpdk-testpmd) || {
-  echo "dpdk-testpmd not found (Debian: dpdk); cannot drive the virtual ports"
+  echo "dpdk-testpmd not found (Debian: dpdk-dev); cannot drive the virtual ports"
   exit 77
 }
 SEND_SECONDS=${SEND_SECONDS:-2}
