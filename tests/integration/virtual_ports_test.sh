@@ -36,6 +36,8 @@ cleanup() {
     "/var/run/dpdk/$prefix-recv" "$work"
 }
 trap cleanup EXIT
+trap 'exit 130' INT   # a signal (meson's timeout) still runs cleanup
+trap 'exit 143' TERM
 
 passed=0
 failed=0
