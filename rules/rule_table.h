@@ -41,6 +41,10 @@ struct RuleTableOptions {
   CompileOptions compile;
   AclMethod acl_method = AclMethod::kAuto;
   int socket_id = -1;  // SOCKET_ID_ANY
+  // For tests: use the wide ACL key (rule_table.cc) even when the group
+  // sets and address classes fit the narrow one, so that small random
+  // policies cover both layouts.
+  bool force_wide_key = false;
 };
 
 // For `sgatectl check` and the benchmarks.
@@ -56,6 +60,7 @@ struct RuleTableStats {
   double compile_seconds = 0;  // CompilePolicy
   double build_seconds = 0;    // compile + FIB + ACL build, in all
   AclMethod acl_method = AclMethod::kAuto;  // the one in use
+  bool narrow_acl_key = false;  // rule_table.cc: 1-byte group set and class
 };
 
 // The answer for one packet.
@@ -130,7 +135,7 @@ class RuleTable {
   absl::Status BuildAcl(const CompiledPolicy& compiled, Family family,
                         Direction direction, const RuleTableOptions& options);
 
-  template <Family kFamily>
+  template <Family kFamily, bool kNarrow>
   void ClassifyFamily(const PacketKey* keys, const uint8_t* index, uint32_t n,
                       Classification* out) const;
   void ClassifyBurst(const PacketKey* keys, uint32_t count,
@@ -140,11 +145,15 @@ class RuleTable {
   rte_fib* fib4_ = nullptr;
   rte_fib6* fib6_ = nullptr;
   std::array<std::array<rte_acl_ctx*, 2>, 2> acl_{};  // [family][direction]
-  // [family]: next hop n (n >= 1) is address_info_[family][n - 1].
+  // [family]: next hop n is address_info_[family][n]; entry 0, for
+  // addresses with no route, has no local and no class.
   std::array<std::vector<AddressInfo>, 2> address_info_;
   std::array<std::vector<Local>, 2> locals_;
   // Whether remote addresses need a FIB lookup (some rule uses classes).
   std::array<bool, 2> lookup_remote_{};
+  // ACL key layout (rule_table.cc): the group set and the address class
+  // fit one byte each.
+  bool narrow_ = false;
   Decision unknown_decision_ = Decision::kUnknownInterfaceDropped;
   std::vector<std::string> interface_names_;
   RuleTableStats stats_;

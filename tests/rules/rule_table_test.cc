@@ -298,6 +298,55 @@ TEST_F(RuleTableTest, EncodingCornersMembersExpanded) {
   CheckFixtures(policy, options);
 }
 
+TEST_F(RuleTableTest, EncodingCornersWideKey) {
+  Policy policy = LoadOrDie(kPolicy);
+  RuleTableOptions options;
+  options.force_wide_key = true;
+  CheckFixtures(policy, options);
+}
+
+TEST_F(RuleTableTest, ManyGroupSetsTakeTheWideKey) {
+  // 300 interfaces, each in a different pair of 25 groups: 300 group sets,
+  // beyond the narrow key's one byte. Group i allows tcp port 1000 + i.
+  std::string yaml = "version: 1\nsecurity_groups:\n";
+  for (int i = 0; i < 25; ++i) {
+    yaml += "  g" + std::to_string(i) + ":\n    ingress: [{protocol: tcp, " +
+            "ports: " + std::to_string(1000 + i) + ", cidr: 0.0.0.0/0}]\n";
+  }
+  yaml += "interfaces:\n";
+  struct Pair {
+    std::string address;
+    int a, b;
+  };
+  std::vector<Pair> pairs;
+  for (int a = 0; a < 25; ++a) {
+    for (int b = a + 1; b < 25; ++b) {
+      int n = static_cast<int>(pairs.size());
+      std::string address =
+          "10.0." + std::to_string(n / 200) + "." + std::to_string(n % 200 + 1);
+      yaml += "  eni-" + std::to_string(n) + ": {addresses: [" + address +
+              "], security_groups: [g" + std::to_string(a) + ", g" +
+              std::to_string(b) + "]}\n";
+      pairs.push_back({address, a, b});
+    }
+  }
+  Policy policy = LoadOrDie(yaml);
+  absl::StatusOr<std::unique_ptr<RuleTable>> table = RuleTable::Build(policy);
+  ASSERT_TRUE(table.ok()) << table.status();
+  EXPECT_EQ((*table)->stats().group_sets, 300u);
+  EXPECT_FALSE((*table)->stats().narrow_acl_key);
+  Reference reference(policy, "");
+  for (const Pair& p : pairs) {
+    for (int port : {1000 + p.a, 1000 + p.b, 1000 + (p.b + 1) % 25}) {
+      PacketKey k = Packet::In(p.address.c_str(), "198.51.100.1")
+                        .Tcp(static_cast<uint16_t>(port));
+      SCOPED_TRACE(p.address + " port " + std::to_string(port));
+      EXPECT_EQ((*table)->Classify(k).decision,
+                reference.Evaluate(k).decision);
+    }
+  }
+}
+
 TEST_F(RuleTableTest, AutoPicksAvx512WhenAllowed) {
   // The test binary runs EAL with --force-max-simd-bitwidth=512 on a CPU
   // with AVX-512 (the CI machine): auto must not settle for less.
