@@ -5,7 +5,8 @@
 //     impl: table (RuleTable, auto method), avx2 (RuleTable, AVX2),
 //     naive_acl (rte_acl built the naive way: members expanded, scalar
 //     method), linear (a plain scan over the expanded rules).
-//   BM_Build/<case>/<impl>: build time and memory of the scale cases.
+//   BM_Build/<case>/<impl>: build time and memory of the scale cases, and
+//     of a tiny policy (the fixed cost).
 // perf/micro runs them and writes perf/RESULTS.md.
 
 #include <benchmark/benchmark.h>
@@ -404,6 +405,10 @@ Policy ReferencesPolicy() {
 // Scale case 3: a ClassBench-style set of 10,000 rules on one interface.
 Policy ClassBenchPolicy() { return FlatPolicy(Family::kIPv4, 10000); }
 
+// The fixed cost of a table (FIB and ACL set-up), which a live reload of a
+// small policy pays: 10 rules on one interface.
+Policy TinyPolicy() { return FlatPolicy(Family::kIPv4, 10); }
+
 void BM_Build(benchmark::State& state, const Policy* policy, Impl impl) {
   RuleTableStats stats;
   for (auto _ : state) {
@@ -471,6 +476,7 @@ int main(int argc, char** argv) {
   static const Policy kTiers = InterfacesPolicy(20);
   static const Policy kReferences = ReferencesPolicy();
   static const Policy kClassBench = ClassBenchPolicy();
+  static const Policy kTiny = TinyPolicy();
   struct Case {
     const char* name;
     const Policy* policy;
@@ -482,7 +488,8 @@ int main(int argc, char** argv) {
            {"references_200x500", &kReferences,
             {Impl::kTable, Impl::kNaiveAcl}},
            {"classbench_10000", &kClassBench,
-            {Impl::kTable, Impl::kNaiveAcl}}}) {
+            {Impl::kTable, Impl::kNaiveAcl}},
+           {"tiny_10", &kTiny, {Impl::kTable}}}) {
     for (Impl impl : c.impls) {
       std::string name = absl::StrCat("BM_Build/", c.name, "/", ImplName(impl));
       const Policy* policy = c.policy;

@@ -413,9 +413,16 @@ absl::Status RuleTable::BuildFibs(const CompiledPolicy& compiled,
     conf.type = RTE_FIB_DIR24_8;
     conf.default_nh = 0;
     conf.max_routes = static_cast<int>(routes);
-    // 2-byte entries halve the 2^24-entry first level (32 MiB, not 64).
-    bool small = routes < FibEntryLimit(2) && tbl8 < FibEntryLimit(2);
-    conf.dir24_8.nh_sz = small ? RTE_FIB_DIR24_8_2B : RTE_FIB_DIR24_8_4B;
+    // The narrowest entry that holds every next hop and tbl8 index: the
+    // 2^24-entry first level is 16 MiB with 1-byte entries, 32 with 2, 64
+    // with 4, and zeroing it is most of the build time of a small table
+    // (and so of a live reload).
+    auto fits = [&](uint32_t bytes) {
+      return routes < FibEntryLimit(bytes) && tbl8 < FibEntryLimit(bytes);
+    };
+    conf.dir24_8.nh_sz = fits(1)   ? RTE_FIB_DIR24_8_1B
+                         : fits(2) ? RTE_FIB_DIR24_8_2B
+                                   : RTE_FIB_DIR24_8_4B;
     conf.dir24_8.num_tbl8 = tbl8 + 1;
     std::string name = name_ + "-fib4";
     fib4_ = rte_fib_create(name.c_str(), socket_id, &conf);
