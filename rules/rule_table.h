@@ -45,6 +45,9 @@ struct RuleTableOptions {
   // sets and address classes fit the narrow one, so that small random
   // policies cover both layouts.
   bool force_wide_key = false;
+  // For tests: give rules open to the whole address space a context of
+  // their own even in small tables (rule_table.cc, kSplitOpenRules).
+  bool force_split_open_rules = false;
 };
 
 // For `sgatectl check` and the benchmarks.
@@ -134,6 +137,10 @@ class RuleTable {
   absl::Status BuildFibs(const CompiledPolicy& compiled, int socket_id);
   absl::Status BuildAcl(const CompiledPolicy& compiled, Family family,
                         Direction direction, const RuleTableOptions& options);
+  absl::Status BuildAclContext(const std::string& name, Family family,
+                               const std::vector<const MatchEntry*>& entries,
+                               const RuleTableOptions& options,
+                               rte_acl_ctx*& ctx);
 
   template <Family kFamily, bool kNarrow>
   void ClassifyFamily(const PacketKey* keys, const uint8_t* index, uint32_t n,
@@ -145,6 +152,9 @@ class RuleTable {
   rte_fib* fib4_ = nullptr;
   rte_fib6* fib6_ = nullptr;
   std::array<std::array<rte_acl_ctx*, 2>, 2> acl_{};  // [family][direction]
+  // The rules open to the whole address space, when a big context has them
+  // apart (rule_table.cc, kSplitOpenRules); else null.
+  std::array<std::array<rte_acl_ctx*, 2>, 2> acl_open_{};
   // [family]: next hop n is address_info_[family][n]; entry 0, for
   // addresses with no route, has no local and no class.
   std::array<std::vector<AddressInfo>, 2> address_info_;

@@ -443,6 +443,9 @@ TEST_F(ClassifierPropertyTest, TableEqualsReference) {
       // Every other policy through the wide ACL key, which the table only
       // picks by itself beyond 256 group sets or 255 address classes.
       options.force_wide_key = round % 2 == 1;
+      // Half of them with the open rules in a context of their own, which
+      // the table only does by itself for big policies.
+      options.force_split_open_rules = round % 4 >= 2;
       absl::StatusOr<std::unique_ptr<RuleTable>> table =
           RuleTable::Build(policy, options);
       ASSERT_TRUE(table.ok()) << table.status() << "\nseed " << seed;
@@ -460,6 +463,8 @@ TEST_F(ClassifierPropertyTest, TableEqualsReference) {
                    << seed << "), policy " << round
                    << (expand ? " (members expanded)" : " (address classes)")
                    << (options.force_wide_key ? " (wide key)" : "")
+                   << (options.force_split_open_rules ? " (open rules apart)"
+                                                      : "")
                    << "\npacket: " << DescribePacket(keys[i]) << "\n"
                    << problem << "\npolicy:\n"
                    << DescribePolicy(policy, node);

@@ -305,6 +305,54 @@ TEST_F(RuleTableTest, EncodingCornersWideKey) {
   CheckFixtures(policy, options);
 }
 
+TEST_F(RuleTableTest, EncodingCornersOpenRulesApart) {
+  // The open rules (0.0.0.0/0, ::/0) in a context of their own must still
+  // be the ones reported when they match (fixtures with an index).
+  Policy policy = LoadOrDie(kPolicy);
+  for (bool wide : {false, true}) {
+    RuleTableOptions options;
+    options.force_split_open_rules = true;
+    options.force_wide_key = wide;
+    CheckFixtures(policy, options);
+  }
+}
+
+TEST_F(RuleTableTest, OpenRuleIsReportedOverANarrowerOne) {
+  // Whether a flow is untracked depends on the rule reported (DESIGN.md
+  // §5): when an open rule matches, it must be the one, whether the open
+  // rules share the context or have their own.
+  Policy policy = LoadOrDie(R"(
+version: 1
+security_groups:
+  sg:
+    ingress:
+      - {protocol: tcp, ports: 80, cidr: 198.51.100.0/24}
+      - {protocol: tcp, ports: "80-90", cidr: 0.0.0.0/0}
+      - {protocol: tcp, ports: 80, cidr: "2001:db8:1::/48"}
+      - {protocol: tcp, ports: "80-90", cidr: "::/0"}
+    egress: []
+interfaces:
+  eni: {addresses: [192.0.2.1, "2001:db8::1"], security_groups: [sg]}
+)");
+  const std::vector<Rule>& rules = policy.security_groups.at("sg").ingress;
+  for (bool split : {false, true}) {
+    SCOPED_TRACE(split ? "open rules apart" : "one context");
+    RuleTableOptions options;
+    options.force_split_open_rules = split;
+    absl::StatusOr<std::unique_ptr<RuleTable>> table =
+        RuleTable::Build(policy, options);
+    ASSERT_TRUE(table.ok()) << table.status();
+    Classification v4 =
+        (*table)->Classify(Packet::In("192.0.2.1", "198.51.100.7").Tcp(80));
+    EXPECT_EQ(v4.decision, Decision::kAllowedByRule);
+    EXPECT_EQ(v4.rule_id, rules[1].id);
+    Classification v6 =
+        (*table)->Classify(Packet::In("2001:db8::1", "2001:db8:1::7").Tcp(80));
+    EXPECT_EQ(v6.decision, Decision::kAllowedByRule);
+    EXPECT_EQ(v6.rule_id, rules[3].id);
+  }
+}
+
 TEST_F(RuleTableTest, ManyGroupSetsTakeTheWideKey) {
   // 300 interfaces, each in a different pair of 25 groups: 300 group sets,
   // beyond the narrow key's one byte. Group i allows tcp port 1000 + i.
