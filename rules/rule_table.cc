@@ -4,11 +4,12 @@
 #include <rte_byteorder.h>
 #include <rte_errno.h>
 #include <rte_fib.h>
-#include <rte_fib6.h>
+#include <rte_prefetch.h>
 #include <rte_malloc.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <bit>
 #include <atomic>
 #include <chrono>
 #include <cstring>
@@ -258,6 +259,12 @@ constexpr uint32_t FibEntryLimit(uint32_t bytes) {
 
 inline uint32_t HostV4(const IpAddress& a) { return Word(a, 0); }
 
+// HostTable6's hash: the top bits of a multiplication depend on every bit
+// of its operand, and the table takes the top bits.
+inline uint64_t Host6Hash(uint64_t high, uint64_t low) {
+  return (high * 0x9E3779B97F4A7C15ull ^ low) * 0xC2B2AE3D27D4EB4Full;
+}
+
 }  // namespace
 
 absl::string_view AclMethodName(AclMethod method) {
@@ -318,6 +325,7 @@ absl::StatusOr<std::unique_ptr<RuleTable>> RuleTable::Build(
     st.memory_bytes += table->address_info_[f].size() * sizeof(AddressInfo) +
                        table->locals_[f].size() * sizeof(Local);
   }
+  st.memory_bytes += table->hosts6_.size() * sizeof(Host6Slot);
   st.build_seconds = std::chrono::duration<double>(
                          std::chrono::steady_clock::now() - start)
                          .count();
@@ -333,7 +341,6 @@ RuleTable::~RuleTable() {
     }
   }
   if (fib4_ != nullptr) rte_fib_free(fib4_);
-  if (fib6_ != nullptr) rte_fib6_free(fib6_);
 }
 
 absl::Status RuleTable::BuildFromCompiled(const CompiledPolicy& compiled,
@@ -452,31 +459,22 @@ absl::Status RuleTable::BuildFibs(const CompiledPolicy& compiled,
       }
     }
   }
-  // IPv6: a trie. It reserves tbl8 groups per route, not per shared
-  // prefix: a /128 with no covering route takes (128 - 24) / 8 = 13.
+  // IPv6: every route is a /128, so an exact-match table (HostTable6).
   if (!pending[1].empty()) {
-    constexpr uint32_t kTbl8PerHostRoute = (128 - 24) / 8;
-    uint32_t routes = static_cast<uint32_t>(pending[1].size());
-    uint32_t tbl8 = routes * kTbl8PerHostRoute;
-    rte_fib6_conf conf{};
-    conf.type = RTE_FIB6_TRIE;
-    conf.default_nh = 0;
-    conf.max_routes = static_cast<int>(routes);
-    bool small = routes < FibEntryLimit(2) && tbl8 < FibEntryLimit(2);
-    conf.trie.nh_sz = small ? RTE_FIB6_TRIE_2B : RTE_FIB6_TRIE_4B;
-    conf.trie.num_tbl8 = tbl8 + 1;
-    std::string name = name_ + "-fib6";
-    fib6_ = rte_fib6_create(name.c_str(), socket_id, &conf);
-    if (fib6_ == nullptr) {
-      return absl::ResourceExhaustedError(absl::StrCat(
-          "rte_fib6_create(", name, "): ", rte_strerror(rte_errno)));
-    }
-    uint64_t nh = 1;
+    // At most half full: probes stay short (one, mostly).
+    const size_t size = std::max<size_t>(
+        16, std::bit_ceil(2 * pending[1].size()));
+    hosts6_.assign(size, Host6Slot{});
+    hosts6_shift_ = 64 - std::countr_zero(size);
+    uint32_t nh = 1;
     for (const auto& [a, p] : pending[1]) {
-      if (int rc = rte_fib6_add(fib6_, a.bytes.data(), 128, nh++); rc < 0) {
-        return absl::ResourceExhaustedError(absl::StrCat(
-            "rte_fib6_add(", a.ToString(), "): ", rte_strerror(-rc)));
-      }
+      Host6Slot slot;
+      std::memcpy(&slot.high, a.bytes.data(), 8);
+      std::memcpy(&slot.low, a.bytes.data() + 8, 8);
+      slot.next_hop = nh++;
+      size_t i = Host6Hash(slot.high, slot.low) >> hosts6_shift_;
+      while (hosts6_[i].next_hop != 0) i = (i + 1) & (size - 1);
+      hosts6_[i] = slot;
     }
   }
   return absl::OkStatus();
@@ -609,20 +607,7 @@ void RuleTable::ClassifyFamily(const PacketKey* keys, const uint8_t* index,
       std::fill_n(hops, lookups, 0);
     }
   } else {
-    uint8_t ips[2 * kMaxBurst][RTE_FIB6_IPV6_ADDR_SIZE];
-    for (uint32_t j = 0; j < n; ++j) {
-      std::memcpy(ips[j], keys[index[j]].local.bytes.data(), 16);
-    }
-    if (lookup_remote) {
-      for (uint32_t j = 0; j < n; ++j) {
-        std::memcpy(ips[n + j], keys[index[j]].remote.bytes.data(), 16);
-      }
-    }
-    if (fib6_ != nullptr) {
-      rte_fib6_lookup_bulk(fib6_, ips, hops, static_cast<int>(lookups));
-    } else {
-      std::fill_n(hops, lookups, 0);
-    }
+    LookupHosts6(keys, index, n, lookup_remote, hops);
   }
 
   const AddressInfo* info = address_info_[f].data();
@@ -695,6 +680,42 @@ void RuleTable::ClassifyFamily(const PacketKey* keys, const uint8_t* index,
       c.decision = r != 0 ? Decision::kAllowedByRule : Decision::kNoRuleMatched;
       c.rule_id = r != 0 ? r - 1 : 0;
     }
+  }
+}
+
+void RuleTable::LookupHosts6(const PacketKey* keys, const uint8_t* index,
+                             uint32_t n, bool remote_too,
+                             uint64_t* hops) const {
+  if (hosts6_.empty()) {
+    std::fill_n(hops, remote_too ? 2 * n : n, 0);
+    return;
+  }
+  const Host6Slot* slots = hosts6_.data();
+  const size_t mask = hosts6_.size() - 1;
+  // Hash the burst and prefetch its slots first, then probe: the slots'
+  // cache misses overlap instead of queueing one after another.
+  uint64_t high[2 * kMaxBurst];
+  uint64_t low[2 * kMaxBurst];
+  size_t slot[2 * kMaxBurst];
+  auto hash = [&](uint32_t j, const IpAddress& a) {
+    std::memcpy(&high[j], a.bytes.data(), 8);
+    std::memcpy(&low[j], a.bytes.data() + 8, 8);
+    slot[j] = Host6Hash(high[j], low[j]) >> hosts6_shift_;
+    rte_prefetch0(&slots[slot[j]]);
+  };
+  for (uint32_t j = 0; j < n; ++j) hash(j, keys[index[j]].local);
+  if (remote_too) {
+    for (uint32_t j = 0; j < n; ++j) hash(n + j, keys[index[j]].remote);
+  }
+  const uint32_t lookups = remote_too ? 2 * n : n;
+  for (uint32_t j = 0; j < lookups; ++j) {
+    size_t i = slot[j];
+    // The table is at most half full: an empty slot ends every probe.
+    while (slots[i].next_hop != 0 &&
+           (slots[i].high != high[j] || slots[i].low != low[j])) {
+      i = (i + 1) & mask;
+    }
+    hops[j] = slots[i].next_hop;
   }
 }
 

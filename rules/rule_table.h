@@ -18,7 +18,6 @@
 // sgatectl) need no DPDK headers for the API.
 struct rte_acl_ctx;
 struct rte_fib;
-struct rte_fib6;
 
 namespace sgate::rules {
 
@@ -80,7 +79,8 @@ struct Classification {
 };
 
 // A compiled policy: local address (and VLAN) → interface → group set via
-// rte_fib/rte_fib6, then rte_acl per (family, direction). Immutable once
+// rte_fib (IPv4) or an exact-match table (IPv6), then rte_acl per (family,
+// direction). Immutable once
 // built and safe to read from any number of lcores at once; building a new
 // table never touches an existing one (every DPDK object has a name unique
 // to its table), so the dataplane can swap tables under RCU. Build and
@@ -147,10 +147,26 @@ class RuleTable {
                       Classification* out) const;
   void ClassifyBurst(const PacketKey* keys, uint32_t count,
                      Classification* out) const;
+  // Next hops of the local addresses of keys[index[0..n)] into hops[0..n),
+  // and of their remote addresses into hops[n..2n) if remote_too.
+  void LookupHosts6(const PacketKey* keys, const uint8_t* index, uint32_t n,
+                    bool remote_too, uint64_t* hops) const;
 
   std::string name_;  // unique prefix of this table's DPDK object names
   rte_fib* fib4_ = nullptr;
-  rte_fib6* fib6_ = nullptr;
+  // IPv6 host address → next hop (the address_info_[1] index; 0: none).
+  // Every IPv6 route is a /128, so an exact-match table answers in one
+  // probe, where rte_fib6's trie walks up to 14 levels and reserves a
+  // 2^24-entry first level (32 MiB) for a single address. Open addressing,
+  // linear probing, a power-of-two size at most half full; the slot is
+  // Host6Hash(high, low) >> hosts6_shift_.
+  struct Host6Slot {
+    uint64_t high = 0;  // address bytes 0-7, as they lie in memory
+    uint64_t low = 0;   // bytes 8-15
+    uint32_t next_hop = 0;  // 0: empty slot
+  };
+  std::vector<Host6Slot> hosts6_;
+  int hosts6_shift_ = 64;
   std::array<std::array<rte_acl_ctx*, 2>, 2> acl_{};  // [family][direction]
   // The rules open to the whole address space, when a big context has them
   // apart (rule_table.cc, kSplitOpenRules); else null.
