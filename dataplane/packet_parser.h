@@ -71,7 +71,8 @@ struct ParsedPacket {
   bool is_later_fragment = false;
   uint32_t fragment_id = 0;  // IPv4: 16 bits; IPv6: 32 bits
 
-  // Set for ICMP errors whose quote held an IP header and 8 bytes of L4.
+  // Set for ICMP errors whose quote held an IP header and 8 bytes of L4;
+  // `quote` means nothing otherwise.
   bool has_quote = false;
   QuotedPacket quote;
 
@@ -82,6 +83,15 @@ struct ParsedPacket {
 // Parses one frame of `length` bytes. Never reads outside [data, data +
 // length), never allocates, never throws: malformed input only yields an
 // error. Trailing bytes past the IP datagram (Ethernet padding) are ignored.
+// TCP and UDP over IPv4 without options or IPv6 without extensions, not
+// fragmented, with at most one 802.1Q tag, take a short path; the rest the
+// general one.
 ParseError ParseFrame(const uint8_t* data, uint32_t length, ParsedPacket* out);
+
+namespace internal {
+// The general path alone, for tests that check the short path agrees.
+ParseError ParseFrameGeneral(const uint8_t* data, uint32_t length,
+                             ParsedPacket* out);
+}  // namespace internal
 
 }  // namespace sgate::dataplane

@@ -331,6 +331,34 @@ TEST(PacketParserTest, IcmpErrorsQuoteTheOffendingPacket) {
   EXPECT_FALSE(p.has_quote);
 }
 
+void ExpectSameParse(const ParsedPacket& a, const ParsedPacket& b) {
+  EXPECT_EQ(a.kind, b.kind);
+  EXPECT_EQ(a.family, b.family);
+  EXPECT_EQ(a.vlan_tags, b.vlan_tags);
+  EXPECT_EQ(a.vlan, b.vlan);
+  EXPECT_EQ(a.protocol, b.protocol);
+  EXPECT_EQ(a.src, b.src);
+  EXPECT_EQ(a.dst, b.dst);
+  EXPECT_EQ(a.src_port, b.src_port);
+  EXPECT_EQ(a.dst_port, b.dst_port);
+  EXPECT_EQ(a.tcp_flags, b.tcp_flags);
+  EXPECT_EQ(a.icmp_type, b.icmp_type);
+  EXPECT_EQ(a.icmp_code, b.icmp_code);
+  EXPECT_EQ(a.is_fragment, b.is_fragment);
+  EXPECT_EQ(a.is_later_fragment, b.is_later_fragment);
+  EXPECT_EQ(a.fragment_id, b.fragment_id);
+  EXPECT_EQ(a.has_quote, b.has_quote);
+  if (a.has_quote) {
+    EXPECT_EQ(a.quote.src, b.quote.src);
+    EXPECT_EQ(a.quote.dst, b.quote.dst);
+    EXPECT_EQ(a.quote.src_port, b.quote.src_port);
+    EXPECT_EQ(a.quote.dst_port, b.quote.dst_port);
+    EXPECT_EQ(a.quote.protocol, b.quote.protocol);
+  }
+  EXPECT_EQ(a.l3_offset, b.l3_offset);
+  EXPECT_EQ(a.l3_length, b.l3_length);
+}
+
 // Random bytes and random mutations of valid frames must never crash or
 // read out of bounds (run under ASan to make the second observable). The
 // frame is copied into an exactly-sized heap buffer so any over-read hits a
@@ -349,6 +377,8 @@ TEST(PacketParserTest, FuzzNeverReadsOutOfBounds) {
   const std::vector<std::vector<uint8_t>> seeds = {
       FrameBuilder().Vlan(7).Ipv4("203.0.113.5", "198.51.100.10")
           .Tcp(1, 2).Build(),
+      FrameBuilder().Ipv4("203.0.113.5", "198.51.100.10").Udp(1, 2).Build(),
+      FrameBuilder().Ipv6("2001:db8::5", "2001:db8::10").Tcp(1, 2).Build(),
       FrameBuilder().Ipv6("2001:db8::5", "2001:db8::10").Ipv6Extension(0)
           .Fragment(0, true, 9).Udp(1, 2).Build(),
       FrameBuilder().Ipv4("192.0.2.1", "198.51.100.10").Icmp(3, 1)
@@ -376,8 +406,13 @@ TEST(PacketParserTest, FuzzNeverReadsOutOfBounds) {
     }
     auto exact = std::make_unique<uint8_t[]>(frame.size());
     std::copy(frame.begin(), frame.end(), exact.get());
-    ParsedPacket p;
-    parsed_ok += ParseFrame(exact.get(), frame.size(), &p) == ParseError::kNone;
+    ParsedPacket p, general;
+    ParseError error = ParseFrame(exact.get(), frame.size(), &p);
+    parsed_ok += error == ParseError::kNone;
+    // The short path for common frames must agree with the general one.
+    ASSERT_EQ(error, internal::ParseFrameGeneral(exact.get(), frame.size(),
+                                                 &general));
+    if (error == ParseError::kNone) ExpectSameParse(p, general);
   }
   // Mutated frames still parse often: the loop is not only testing the
   // first length check.
