@@ -65,8 +65,9 @@ class Enforcer {
 
   // Decides a burst of frames that arrived on one side, in order (a flow a
   // packet opens is seen by the packets after it). Parses and hashes the
-  // whole burst first and prefetches the flow buckets, so the lookups that
-  // follow rarely wait for memory. `now`: seconds on the flow table's clock.
+  // whole burst first and prefetches the flow buckets, then the entries
+  // they point at, so the lookups that follow rarely wait for memory.
+  // `now`: seconds on the flow table's clock.
   template <typename Table>
   void ProcessBurst(const uint8_t* const* frames, const uint32_t* lengths,
                     uint16_t count, Side arrived_on, uint32_t now,
@@ -150,7 +151,14 @@ void Enforcer::ProcessBurst(const uint8_t* const* frames,
       flows_.Prefetch(hashes_[i]);
     }
   }
-  // Stage 2: decide, in arrival order.
+  // Stage 2: with the buckets arriving, start loading the flow entries.
+  for (uint16_t i = 0; i < count; ++i) {
+    if (errors_[i] == ParseError::kNone && parsed_[i].kind == FrameKind::kIp &&
+        !parsed_[i].is_later_fragment) {
+      flows_.PrefetchEntries(hashes_[i]);
+    }
+  }
+  // Stage 3: decide, in arrival order.
   for (uint16_t i = 0; i < count; ++i) {
     ++counters_.received;
     const ParsedPacket& p = parsed_[i];

@@ -2,6 +2,7 @@
 
 #include <immintrin.h>
 
+#include <algorithm>
 #include <bit>
 
 namespace sgate::dataplane {
@@ -67,15 +68,9 @@ uint64_t FlowTable::Hash(const FlowKey& key) {
 
 FlowEntry* FlowTable::Lookup(const FlowKey& key, uint64_t hash,
                              uint32_t now) {
-  const __m128i signature = _mm_set1_epi16(static_cast<int16_t>(
-      Signature(hash)));
   for (uint32_t b : {Primary(hash), Secondary(hash)}) {
     const Bucket& bucket = buckets_[b];
-    // The eight signatures compared at once; a bit pair per matching slot.
-    __m128i signatures = _mm_load_si128(
-        reinterpret_cast<const __m128i*>(bucket.signature));
-    uint32_t matches = static_cast<uint32_t>(
-        _mm_movemask_epi8(_mm_cmpeq_epi16(signatures, signature)));
+    uint32_t matches = SignatureMatches(bucket, hash);
     while (matches != 0) {
       int s = std::countr_zero(matches) / 2;
       matches &= ~(3u << (2 * s));
@@ -121,6 +116,7 @@ FlowEntry* FlowTable::Insert(const FlowKey& key, uint64_t hash) {
     return nullptr;
   }
   uint32_t index = free_stack_[--free_count_];
+  high_water_ = std::max(high_water_, index + 1);
   bucket->signature[slot] = Signature(hash);
   bucket->index[slot] = index;
   FlowEntry& entry = entries_[index];
@@ -154,9 +150,9 @@ void FlowTable::Remove(FlowEntry* entry) {
 
 uint32_t FlowTable::ExpireSome(uint32_t now, uint32_t budget) {
   uint32_t removed = 0;
-  for (uint32_t n = 0; n < budget && n < capacity_; ++n) {
-    uint32_t index = scan_cursor_;
-    scan_cursor_ = scan_cursor_ + 1 == capacity_ ? 0 : scan_cursor_ + 1;
+  for (uint32_t n = 0; n < budget && n < high_water_; ++n) {
+    uint32_t index = scan_cursor_ < high_water_ ? scan_cursor_ : 0;
+    scan_cursor_ = index + 1;
     if (entries_[index].in_use && Expired(entries_[index], now)) {
       Release(index);
       ++counters_.expired;

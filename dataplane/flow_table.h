@@ -1,6 +1,9 @@
 #pragma once
 
+#include <immintrin.h>
+
 #include <array>
+#include <bit>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
@@ -64,7 +67,8 @@ static_assert(sizeof(FlowEntry) == 80);
 //
 // Expiry: an entry past expires_at is dead. Lookup removes a dead entry it
 // meets (so no packet ever rides an expired flow), and ExpireSome scans a
-// bounded number of entries per call, so expiry never pauses forwarding.
+// bounded number of entries per call, so expiry never pauses forwarding;
+// it sweeps only the entries ever used, not the whole capacity.
 class FlowTable {
  public:
   struct Counters {
@@ -92,6 +96,20 @@ class FlowTable {
   void Prefetch(uint64_t hash) const {
     __builtin_prefetch(&buckets_[Primary(hash)]);
     __builtin_prefetch(&buckets_[Secondary(hash)]);
+  }
+
+  // Once Prefetch's buckets have arrived: starts loading the entries whose
+  // signature matches `hash`, the other half of a lookup's memory.
+  void PrefetchEntries(uint64_t hash) const {
+    for (uint32_t b : {Primary(hash), Secondary(hash)}) {
+      uint32_t matches = SignatureMatches(buckets_[b], hash);
+      while (matches != 0) {
+        int s = std::countr_zero(matches) / 2;
+        matches &= ~(3u << (2 * s));
+        uint32_t index = buckets_[b].index[s];
+        if (index != kEmptySlot) __builtin_prefetch(&entries_[index]);
+      }
+    }
   }
 
   // A new zeroed entry holding `key` (which must not be present), or nullptr
@@ -148,6 +166,15 @@ class FlowTable {
     return (hash >> 32) & bucket_mask_;
   }
   static uint16_t Signature(uint64_t hash) { return hash >> 48; }
+  // A bit pair per slot of `bucket` whose signature is `hash`'s: the eight
+  // signatures compared at once.
+  static uint32_t SignatureMatches(const Bucket& bucket, uint64_t hash) {
+    __m128i signatures =
+        _mm_load_si128(reinterpret_cast<const __m128i*>(bucket.signature));
+    __m128i wanted = _mm_set1_epi16(static_cast<int16_t>(Signature(hash)));
+    return static_cast<uint32_t>(
+        _mm_movemask_epi8(_mm_cmpeq_epi16(signatures, wanted)));
+  }
   // Clears the index slot that points at entry `index` and frees it.
   void Release(uint32_t index);
 
@@ -158,6 +185,11 @@ class FlowTable {
   uint32_t free_count_;
   uint32_t bucket_mask_;
   uint32_t scan_cursor_ = 0;
+  // One past the highest entry index ever handed out. The free stack gives
+  // low indices first and takes freed ones back first, so live entries
+  // stay below this mark and the sweep need not walk the empty rest of a
+  // table sized for millions.
+  uint32_t high_water_ = 0;
   Counters counters_;
 };
 
