@@ -27,7 +27,25 @@ class CompiledTable : public PolicyTableBase {
   }
 
   ClassifyResult Classify(const rules::PacketKey& key) const {
-    rules::Classification c = table_->Classify(key);
+    return ResultOf(key, table_->Classify(key));
+  }
+  // At most rules::RuleTable::kMaxBurst keys.
+  void ClassifyBurst(const rules::PacketKey* keys, uint32_t count,
+                     ClassifyResult* out) const {
+    rules::Classification c[rules::RuleTable::kMaxBurst];
+    table_->Classify(keys, count, c);
+    for (uint32_t i = 0; i < count; ++i) out[i] = ResultOf(keys[i], c[i]);
+  }
+  const rules::RuleTable& rule_table() const { return *table_; }
+
+ private:
+  CompiledTable(rules::Policy policy, std::unique_ptr<rules::RuleTable> table,
+                uint32_t generation, uint32_t workers)
+      : PolicyTableBase(std::move(policy), generation, workers),
+        table_(std::move(table)) {}
+
+  ClassifyResult ResultOf(const rules::PacketKey& key,
+                          const rules::Classification& c) const {
     ClassifyResult r{c.interface != rules::Classification::kNoInterface,
                      c.allowed(), c.rule_id};
     // New flows only: the deciding rule's remote and the interface's other
@@ -39,13 +57,6 @@ class CompiledTable : public PolicyTableBase {
                                          key.protocol, c.rule_id);
     return r;
   }
-  const rules::RuleTable& rule_table() const { return *table_; }
-
- private:
-  CompiledTable(rules::Policy policy, std::unique_ptr<rules::RuleTable> table,
-                uint32_t generation, uint32_t workers)
-      : PolicyTableBase(std::move(policy), generation, workers),
-        table_(std::move(table)) {}
 
   std::unique_ptr<rules::RuleTable> table_;
 };

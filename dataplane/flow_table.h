@@ -103,16 +103,31 @@ class FlowTable {
   }
 
   // Once Prefetch's buckets have arrived: starts loading the entries whose
-  // signature matches `hash`, the other half of a lookup's memory.
-  void PrefetchEntries(uint64_t hash) const {
+  // signature matches `hash`, the other half of a lookup's memory. Returns
+  // false when no slot has the signature: then `hash` is certainly not in
+  // the table (a true return may still be a signature collision).
+  bool PrefetchEntries(uint64_t hash) const {
+    bool any = false;
     for (uint32_t b : {Primary(hash), Secondary(hash)}) {
       uint32_t matches = SignatureMatches(buckets_[b], hash);
       while (matches != 0) {
         int s = std::countr_zero(matches) / 2;
         matches &= ~(3u << (2 * s));
         uint32_t index = buckets_[b].index[s];
-        if (index != kEmptySlot) rte_prefetch0(&entries_[index]);
+        if (index != kEmptySlot) {
+          rte_prefetch0(&entries_[index]);
+          any = true;
+        }
       }
+    }
+    return any;
+  }
+
+  // Starts loading the entry the n-th Insert from now will hand out, so a
+  // burst of new flows does not wait for each entry it writes.
+  void PrefetchFree(uint32_t n) const {
+    if (n < free_count_) {
+      rte_prefetch0(&entries_[free_stack_[free_count_ - 1 - n]]);
     }
   }
 

@@ -32,6 +32,11 @@ class ReferenceTable : public PolicyTableBase {
     return r;
   }
 
+  void ClassifyBurst(const rules::PacketKey* keys, uint32_t count,
+                     ClassifyResult* out) const {
+    for (uint32_t i = 0; i < count; ++i) out[i] = Classify(keys[i]);
+  }
+
   // Tests change settings in place; the reference reads them live.
   rules::Policy& mutable_policy() { return policy_; }
 

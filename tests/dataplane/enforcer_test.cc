@@ -6,6 +6,8 @@
 
 #include <cstdlib>
 #include <memory>
+#include <random>
+#include <vector>
 
 #include "tests/dataplane/frame_builder.h"
 
@@ -425,6 +427,81 @@ TEST_F(EnforcerTest, EveryPacketIsForwardedOrDroppedForOneReason) {
   EXPECT_EQ(c.received, 5u);
   EXPECT_EQ(c.forwarded, 2u);
   EXPECT_EQ(c.received, c.forwarded + dropped);
+}
+
+// ProcessBurst looks up, classifies and inserts the packets that open flows
+// ahead of deciding the burst in order; the verdicts must still be those of
+// the same packets sent one at a time, including a burst that opens a flow
+// and carries its next packets, denied packets, and a table filling up.
+TEST(EnforcerBurstTest, BurstsDecideAsPacketsOneByOne) {
+  constexpr uint32_t kCapacity = 16;
+  std::vector<uint8_t> memory_a(FlowTable::MemoryFor(kCapacity) + 64);
+  std::vector<uint8_t> memory_b(FlowTable::MemoryFor(kCapacity) + 64);
+  auto aligned = [](std::vector<uint8_t>& m) {
+    return reinterpret_cast<uint8_t*>(
+        (reinterpret_cast<uintptr_t>(m.data()) + 63) & ~uintptr_t{63});
+  };
+  FlowTable flows_a(aligned(memory_a), kCapacity);
+  FlowTable flows_b(aligned(memory_b), kCapacity);
+  ReferenceTable table(WebPolicy(), /*node=*/"", /*generation=*/1);
+  Enforcer one_by_one(flows_a);
+  Enforcer bursts(flows_b);
+
+  std::mt19937 rng(7);
+  auto pick = [&](uint32_t n) { return static_cast<uint32_t>(rng() % n); };
+  const char* remotes[] = {kFar, kNeighbour};
+  const uint16_t ports[] = {80, 22, 53, 40000, 40001};
+  auto random_frame = [&](Side side) {
+    const char* remote = remotes[pick(2)];
+    FrameBuilder f;
+    if (side == Side::kOutside) {
+      f.Ipv4(remote, kWeb);
+    } else {
+      f.Ipv4(kWeb, remote);
+    }
+    uint16_t sport = static_cast<uint16_t>(ports[pick(5)] + pick(8));
+    uint16_t dport = ports[pick(5)];
+    switch (pick(4)) {
+      case 0: f.Tcp(sport, dport, kSyn); break;
+      case 1: f.Tcp(sport, dport, kAck); break;
+      case 2: f.Udp(sport, dport); break;
+      default: f.Icmp(pick(2) ? 8 : 0, 0, pick(3)); break;
+    }
+    return f.Build();
+  };
+  for (int round = 0; round < 300; ++round) {
+    Side side = pick(2) ? Side::kOutside : Side::kInside;
+    uint16_t count = static_cast<uint16_t>(1 + pick(Enforcer::kMaxBurst));
+    std::vector<std::vector<uint8_t>> frames;
+    for (uint16_t i = 0; i < count; ++i) {
+      // Often repeat an earlier frame of the burst: a flow and its next
+      // packets in one burst.
+      frames.push_back(i > 0 && pick(3) == 0 ? frames[pick(i)]
+                                             : random_frame(side));
+    }
+    std::vector<const uint8_t*> pointers;
+    std::vector<uint32_t> lengths;
+    for (const auto& f : frames) {
+      pointers.push_back(f.data());
+      lengths.push_back(static_cast<uint32_t>(f.size()));
+    }
+    uint32_t now = 1000 + round;
+    Verdict verdicts[Enforcer::kMaxBurst];
+    bursts.ProcessBurst(pointers.data(), lengths.data(), count, side, now,
+                        table, verdicts);
+    for (uint16_t i = 0; i < count; ++i) {
+      Verdict v = one_by_one.Process(pointers[i], lengths[i], side, now, table);
+      ASSERT_EQ(v.forward, verdicts[i].forward) << "round " << round
+                                                << " packet " << i;
+      ASSERT_EQ(v.reason, verdicts[i].reason) << "round " << round
+                                              << " packet " << i;
+    }
+    ASSERT_EQ(flows_a.counters().created, flows_b.counters().created);
+  }
+  EXPECT_GT(flows_b.counters().insert_failed, 0u);  // the table did fill
+  EXPECT_GT(bursts.counters().forwarded, 0u);
+  EXPECT_GT(bursts.counters().drops[static_cast<int>(
+                DropReason::kNoRuleMatched)], 0u);
 }
 
 }  // namespace
