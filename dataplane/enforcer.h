@@ -163,13 +163,21 @@ void Enforcer::ProcessBurst(const uint8_t* const* frames,
       flows_.Prefetch(hashes_[i]);
     }
   }
-  // Stage 2: with the buckets arriving, start loading the flow entries. A
-  // packet whose buckets hold no entry of its signature opens a flow
-  // (unless an earlier packet of the burst opens the same one): start
-  // loading the entry it will take too.
-  uint16_t opening = 0;
+  // Stage 2: with the primary buckets arriving, start loading the flow
+  // entries (FlowTable::Prefetch explains the steps). A packet that finds
+  // no entry of its signature in either bucket opens a flow (unless an
+  // earlier packet of the burst opens the same one): start loading the
+  // entry it will take too.
+  uint16_t unsure = 0;
   for (uint16_t i = 0; i < count; ++i) {
     if (HasFlowKey(i) && !flows_.PrefetchEntries(hashes_[i])) {
+      opening_[unsure++] = i;
+    }
+  }
+  uint16_t opening = 0;
+  for (uint16_t k = 0; k < unsure; ++k) {
+    uint16_t i = opening_[k];
+    if (!flows_.PrefetchSecondaryEntries(hashes_[i])) {
       flows_.PrefetchFree(opening);
       opening_keys_[opening] = PacketKeyOf(parsed_[i], ingress);
       opening_[opening++] = i;

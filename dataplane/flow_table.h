@@ -92,35 +92,30 @@ class FlowTable {
   // The live entry for `key`, or nullptr. `now` in seconds.
   FlowEntry* Lookup(const FlowKey& key, uint64_t hash, uint32_t now);
 
-  // Starts loading the buckets `hash` may live in, so that a Lookup of it a
-  // few packets later finds them in cache. rte_prefetch0, not
-  // __builtin_prefetch: GCC 12 deletes a loop of two __builtin_prefetch
-  // calls as dead code (the whole prefetch stage vanished from the binary);
-  // DPDK's is an asm volatile that no optimiser removes.
+  // A lookup in three steps, for a burst of packets, each step started for
+  // every packet before the next (and Lookup last), so that memory loads
+  // overlap instead of waiting one after the other:
+  //   1. Prefetch: starts loading the primary bucket, where Insert puts
+  //      every flow while the bucket has room.
+  //   2. PrefetchEntries, once it has arrived: starts loading the entries
+  //      whose signature matches in it. When none does, starts loading the
+  //      secondary bucket instead and returns false.
+  //   3. Only after a false: PrefetchSecondaryEntries, the same on the
+  //      secondary bucket; false then means `hash` is certainly not in the
+  //      table (true may still be a signature collision).
+  // rte_prefetch0, not __builtin_prefetch: GCC 12 deletes a loop of
+  // __builtin_prefetch calls as dead code (the whole prefetch stage once
+  // vanished from the binary); DPDK's is an asm volatile.
   void Prefetch(uint64_t hash) const {
     rte_prefetch0(&buckets_[Primary(hash)]);
-    rte_prefetch0(&buckets_[Secondary(hash)]);
   }
-
-  // Once Prefetch's buckets have arrived: starts loading the entries whose
-  // signature matches `hash`, the other half of a lookup's memory. Returns
-  // false when no slot has the signature: then `hash` is certainly not in
-  // the table (a true return may still be a signature collision).
   bool PrefetchEntries(uint64_t hash) const {
-    bool any = false;
-    for (uint32_t b : {Primary(hash), Secondary(hash)}) {
-      uint32_t matches = SignatureMatches(buckets_[b], hash);
-      while (matches != 0) {
-        int s = std::countr_zero(matches) / 2;
-        matches &= ~(3u << (2 * s));
-        uint32_t index = buckets_[b].index[s];
-        if (index != kEmptySlot) {
-          rte_prefetch0(&entries_[index]);
-          any = true;
-        }
-      }
-    }
-    return any;
+    if (PrefetchMatching(buckets_[Primary(hash)], hash)) return true;
+    rte_prefetch0(&buckets_[Secondary(hash)]);
+    return false;
+  }
+  bool PrefetchSecondaryEntries(uint64_t hash) const {
+    return PrefetchMatching(buckets_[Secondary(hash)], hash);
   }
 
   // Starts loading the entry the n-th Insert from now will hand out, so a
@@ -193,6 +188,22 @@ class FlowTable {
     __m128i wanted = _mm_set1_epi16(static_cast<int16_t>(Signature(hash)));
     return static_cast<uint32_t>(
         _mm_movemask_epi8(_mm_cmpeq_epi16(signatures, wanted)));
+  }
+  // Starts loading the entries of `bucket` with `hash`'s signature; false
+  // if there are none.
+  bool PrefetchMatching(const Bucket& bucket, uint64_t hash) const {
+    bool any = false;
+    uint32_t matches = SignatureMatches(bucket, hash);
+    while (matches != 0) {
+      int s = std::countr_zero(matches) / 2;
+      matches &= ~(3u << (2 * s));
+      uint32_t index = bucket.index[s];
+      if (index != kEmptySlot) {
+        rte_prefetch0(&entries_[index]);
+        any = true;
+      }
+    }
+    return any;
   }
   // Clears the index slot that points at entry `index` and frees it.
   void Release(uint32_t index);
