@@ -146,6 +146,24 @@ TEST(FlowTableTest, MatchesAModelUnderRandomOperations) {
   }
 }
 
+// The second bucket must not follow from the first: flows whose first
+// bucket is full must spread over the others, not pile into one partner
+// (CRC chains over the same words once made it a fixed function).
+TEST(FlowTableTest, TheTwoBucketsOfAFlowAreIndependent) {
+  std::vector<int> secondaries(16, 0);
+  int keys = 0;
+  for (uint32_t n = 0; n < 65536; ++n) {
+    uint64_t hash = FlowTable::Hash(Key(n));
+    if ((hash & 15) != 3) continue;
+    ++keys;
+    ++secondaries[(hash >> 32) & 15];
+  }
+  ASSERT_GT(keys, 3000);
+  for (int b = 0; b < 16; ++b) {
+    EXPECT_NEAR(secondaries[b], keys / 16, keys / 32) << "bucket " << b;
+  }
+}
+
 TEST(FlowTableTest, AMillionFlowsFitTheMemoryBudget) {
   // Issue 5: at most 128 bytes per flow, 1 M flows within 256 MiB.
   constexpr uint32_t kFlows = 1 << 20;
