@@ -144,6 +144,7 @@ class Enforcer {
   uint16_t opening_[kMaxBurst];
   rules::PacketKey opening_keys_[kMaxBurst];
   ClassifyResult opening_results_[kMaxBurst];
+  bool secondary_decides_[kMaxBurst];  // stage 2: see FlowTable::Presence
   EnforcerCounters counters_;
 };
 
@@ -164,20 +165,25 @@ void Enforcer::ProcessBurst(const uint8_t* const* frames,
     }
   }
   // Stage 2: with the primary buckets arriving, start loading the flow
-  // entries (FlowTable::Prefetch explains the steps). A packet that finds
-  // no entry of its signature in either bucket opens a flow (unless an
-  // earlier packet of the burst opens the same one): start loading the
-  // entry it will take too.
-  uint16_t unsure = 0;
+  // entries (FlowTable::Prefetch explains the steps). A packet whose flow
+  // is certainly not in the table opens one (unless an earlier packet of
+  // the burst opens the same one): start loading the entry it will take
+  // too.
+  uint16_t candidates = 0;
   for (uint16_t i = 0; i < count; ++i) {
-    if (HasFlowKey(i) && !flows_.PrefetchEntries(hashes_[i])) {
-      opening_[unsure++] = i;
+    if (!HasFlowKey(i)) continue;
+    FlowTable::Presence presence = flows_.PrefetchEntries(hashes_[i]);
+    if (presence != FlowTable::Presence::kMaybe) {
+      opening_[candidates] = i;
+      secondary_decides_[candidates++] =
+          presence == FlowTable::Presence::kUnsure;
     }
   }
   uint16_t opening = 0;
-  for (uint16_t k = 0; k < unsure; ++k) {
+  for (uint16_t k = 0; k < candidates; ++k) {
     uint16_t i = opening_[k];
-    if (!flows_.PrefetchSecondaryEntries(hashes_[i])) {
+    if (!secondary_decides_[k] ||
+        !flows_.PrefetchSecondaryEntries(hashes_[i])) {
       flows_.PrefetchFree(opening);
       opening_keys_[opening] = PacketKeyOf(parsed_[i], ingress);
       opening_[opening++] = i;

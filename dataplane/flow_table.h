@@ -98,21 +98,26 @@ class FlowTable {
   //   1. Prefetch: starts loading the primary bucket, where Insert puts
   //      every flow while the bucket has room.
   //   2. PrefetchEntries, once it has arrived: starts loading the entries
-  //      whose signature matches in it. When none does, starts loading the
-  //      secondary bucket instead and returns false.
-  //   3. Only after a false: PrefetchSecondaryEntries, the same on the
+  //      whose signature matches in it (kMaybe). None does: if no flow of
+  //      this primary bucket was ever displaced to its secondary, `hash` is
+  //      certainly absent (kAbsent); else it starts loading the secondary
+  //      bucket (kUnsure).
+  //   3. Only after kUnsure: PrefetchSecondaryEntries, the same on the
   //      secondary bucket; false then means `hash` is certainly not in the
-  //      table (true may still be a signature collision).
+  //      table.
   // rte_prefetch0, not __builtin_prefetch: GCC 12 deletes a loop of
   // __builtin_prefetch calls as dead code (the whole prefetch stage once
   // vanished from the binary); DPDK's is an asm volatile.
+  enum class Presence { kMaybe, kAbsent, kUnsure };
   void Prefetch(uint64_t hash) const {
     rte_prefetch0(&buckets_[Primary(hash)]);
   }
-  bool PrefetchEntries(uint64_t hash) const {
-    if (PrefetchMatching(buckets_[Primary(hash)], hash)) return true;
+  Presence PrefetchEntries(uint64_t hash) const {
+    const Bucket& primary = buckets_[Primary(hash)];
+    if (PrefetchMatching(primary, hash)) return Presence::kMaybe;
+    if (primary.displaced == 0) return Presence::kAbsent;
     rte_prefetch0(&buckets_[Secondary(hash)]);
-    return false;
+    return Presence::kUnsure;
   }
   bool PrefetchSecondaryEntries(uint64_t hash) const {
     return PrefetchMatching(buckets_[Secondary(hash)], hash);
@@ -168,6 +173,10 @@ class FlowTable {
   struct alignas(64) Bucket {
     uint16_t signature[kSlotsPerBucket];
     uint32_t index[kSlotsPerBucket];
+    // Live flows whose primary bucket this is but which sit in their
+    // secondary one (this one was full): while 0, a flow missing here is
+    // missing from the table, and its secondary bucket need not be read.
+    uint32_t displaced;
   };
   static_assert(sizeof(Bucket) == 64);
 
@@ -180,6 +189,9 @@ class FlowTable {
     return (hash >> 32) & bucket_mask_;
   }
   static uint16_t Signature(uint64_t hash) { return hash >> 48; }
+  // The entry of `key` in `bucket`, or kEmptySlot.
+  uint32_t IndexIn(const Bucket& bucket, const FlowKey& key,
+                   uint64_t hash) const;
   // A bit pair per slot of `bucket` whose signature is `hash`'s: the eight
   // signatures compared at once.
   static uint32_t SignatureMatches(const Bucket& bucket, uint64_t hash) {
