@@ -3,6 +3,7 @@
 #include <rte_telemetry.h>
 
 #include <mutex>
+#include <string>
 
 namespace sgate::control {
 namespace {
@@ -20,21 +21,14 @@ int Stats(const char*, const char*, rte_tel_data* d) {
   rte_tel_data_start_dict(d);
   rte_tel_data_add_dict_u64(d, "generation", s.generation);
   rte_tel_data_add_dict_u64(d, "reloads_rejected", s.reloads_rejected);
+  rte_tel_data_add_dict_int(d, "last_grace_period_us",
+                            static_cast<int>(s.last_grace_period_us));
   rte_tel_data_add_dict_u64(d, "received", s.totals.received);
   rte_tel_data_add_dict_u64(d, "forwarded", s.totals.forwarded);
-
-  rte_tel_data* ports = rte_tel_data_alloc();
-  rte_tel_data_start_array(ports, RTE_TEL_CONTAINER);
-  for (const StatsSnapshot::Port& p : s.ports) {
-    rte_tel_data* port = rte_tel_data_alloc();
-    rte_tel_data_start_dict(port);
-    rte_tel_data_add_dict_u64(port, "port", p.port);
-    rte_tel_data_add_dict_u64(port, "rx_packets", p.counters.rx_packets);
-    rte_tel_data_add_dict_u64(port, "tx_packets", p.counters.tx_packets);
-    rte_tel_data_add_dict_u64(port, "rx_dropped", p.counters.rx_dropped);
-    rte_tel_data_add_array_container(ports, port, /*keep=*/0);
-  }
-  rte_tel_data_add_dict_container(d, "ports", ports, /*keep=*/0);
+  rte_tel_data_add_dict_u64(d, "icmp_errors_of_flows",
+                            s.totals.icmp_errors_of_flows);
+  rte_tel_data_add_dict_u64(d, "unknown_interface_passed",
+                            s.totals.unknown_interface_passed);
 
   rte_tel_data* drops = rte_tel_data_alloc();
   rte_tel_data_start_dict(drops);
@@ -51,8 +45,51 @@ int Stats(const char*, const char*, rte_tel_data* d) {
   rte_tel_data_add_dict_u64(flows, "active", s.flows.active);
   rte_tel_data_add_dict_u64(flows, "created", s.flows.created);
   rte_tel_data_add_dict_u64(flows, "expired", s.flows.expired);
+  rte_tel_data_add_dict_u64(flows, "removed", s.flows.removed);
   rte_tel_data_add_dict_u64(flows, "insert_failed", s.flows.insert_failed);
   rte_tel_data_add_dict_container(d, "flows", flows, /*keep=*/0);
+  return 0;
+}
+
+// DPDK 22.11 telemetry nests containers one level deep, and a dict may hold
+// no array of containers: the ports are a command of their own, a dict by
+// port id.
+int Ports(const char*, const char*, rte_tel_data* d) {
+  StatsSnapshot s = Latest();
+  rte_tel_data_start_dict(d);
+  for (const StatsSnapshot::Port& p : s.ports) {
+    rte_tel_data* port = rte_tel_data_alloc();
+    rte_tel_data_start_dict(port);
+    rte_tel_data_add_dict_u64(port, "port", p.port);
+    rte_tel_data_add_dict_string(port, "name", p.name.c_str());
+    rte_tel_data_add_dict_u64(port, "rx_packets", p.counters.rx_packets);
+    rte_tel_data_add_dict_u64(port, "tx_packets", p.counters.tx_packets);
+    rte_tel_data_add_dict_u64(port, "rx_dropped", p.counters.rx_dropped);
+    rte_tel_data_add_dict_container(d, std::to_string(p.port).c_str(), port,
+                                    /*keep=*/0);
+  }
+  return 0;
+}
+
+// Flows admitted per rule under the live generation, as "rules_admitted"
+// in `sgatectl stats --json`. A telemetry dict holds at most
+// RTE_TEL_MAX_DICT_ENTRIES: the rest are counted in "rules_left_out"
+// (`sgatectl rules` lists every rule).
+int Rules(const char*, const char*, rte_tel_data* d) {
+  StatsSnapshot s = Latest();
+  rte_tel_data_start_dict(d);
+  rte_tel_data_add_dict_u64(d, "generation", s.generation);
+  rte_tel_data* admitted = rte_tel_data_alloc();
+  rte_tel_data_start_dict(admitted);
+  size_t shown = 0;
+  for (const auto& [rule, count] : s.rules_admitted) {
+    if (shown == RTE_TEL_MAX_DICT_ENTRIES - 1) break;
+    if (rte_tel_data_add_dict_u64(admitted, rule.c_str(), count) != 0) break;
+    ++shown;
+  }
+  rte_tel_data_add_dict_container(d, "rules_admitted", admitted, /*keep=*/0);
+  rte_tel_data_add_dict_u64(d, "rules_left_out",
+                            s.rules_admitted.size() - shown);
   return 0;
 }
 
@@ -66,8 +103,14 @@ int Generation(const char*, const char*, rte_tel_data* d) {
 
 void RegisterTelemetry() {
   rte_telemetry_register_cmd("/sgate/stats", Stats,
-                             "sgate's counters: ports, drops by reason, "
-                             "flows. No parameters.");
+                             "sgate's counters: drops by reason, flows "
+                             "(ports: /sgate/ports). No parameters.");
+  rte_telemetry_register_cmd("/sgate/ports", Ports,
+                             "Packets per port, by port id. No "
+                             "parameters.");
+  rte_telemetry_register_cmd("/sgate/rules", Rules,
+                             "Flows admitted per rule (rules with none are "
+                             "left out). No parameters.");
   rte_telemetry_register_cmd("/sgate/generation", Generation,
                              "The live policy generation. No parameters.");
 }

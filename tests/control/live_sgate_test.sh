@@ -63,18 +63,36 @@ assert {"port", "rx_packets", "tx_packets", "rx_dropped"} <= s["ports"][0].keys(
 assert {"active", "created", "expired", "insert_failed"} <= s["flows"].keys()
 ' "$(ctl stats --json)"
 # DPDK telemetry, as dpdk-telemetry.py reads it.
-expect_status 0 "telemetry /sgate/stats and /sgate/generation" python3 -c '
+# /sgate/stats carries what `sgatectl stats --json` does (but the TSC, which
+# makes rates from two snapshots of the same source; the ports and the
+# per-rule counts are /sgate/ports and /sgate/rules).
+expect_status 0 "telemetry /sgate/stats, ports, rules and generation" python3 -c '
 import json, socket, sys
+ctl = json.loads(sys.argv[2])
 s = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
 s.connect(sys.argv[1])
 json.loads(s.recv(16384))  # the greeting
 s.send(b"/sgate/stats")
 stats = json.loads(s.recv(65536))["/sgate/stats"]
 assert stats["generation"] == 1 and "no_rule_matched" in stats["drops"]
-assert {"active", "created", "expired", "insert_failed"} <= stats["flows"].keys()
+missing = ctl.keys() - stats.keys() - {"tsc", "tsc_hz", "ports",
+                                       "rules_admitted"}
+assert not missing, missing
+s.send(b"/sgate/ports")
+ports = json.loads(s.recv(65536))["/sgate/ports"]
+assert sorted(ports) == sorted(str(p["port"]) for p in ctl["ports"]), ports
+for p in ctl["ports"]:
+    assert ports[str(p["port"])]["name"] == p["name"], ports
+    assert p.keys() <= ports[str(p["port"])].keys(), ports
+assert ctl["flows"].keys() <= stats["flows"].keys(), stats["flows"]
+assert ctl["drops"].keys() <= stats["drops"].keys(), stats["drops"]
+s.send(b"/sgate/rules")
+rules = json.loads(s.recv(65536))["/sgate/rules"]
+assert rules["generation"] == 1 and rules["rules_left_out"] == 0, rules
+assert isinstance(rules["rules_admitted"], dict), rules
 s.send(b"/sgate/generation")
 assert json.loads(s.recv(4096))["/sgate/generation"]["generation"] == 1
-' "/var/run/dpdk/watch$$/dpdk_telemetry.v2"
+' "/var/run/dpdk/watch$$/dpdk_telemetry.v2" "$(ctl stats --json)"
 
 # Several writes in place: one reload.
 echo "# edited in place" >>"$work/policy.yaml"
