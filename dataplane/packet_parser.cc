@@ -1,5 +1,8 @@
 #include "dataplane/packet_parser.h"
 
+#include <immintrin.h>
+
+#include <cstddef>
 #include <cstring>
 
 namespace sgate::dataplane {
@@ -53,10 +56,29 @@ inline uint32_t Load32(const uint8_t* p) {
 
 // An IPv4 address into a 16-byte key field, zero-padded, in two stores (a
 // fill() here compiles to a call to memset).
+// The address and its zero padding in one 16-byte store. The flow key is
+// built by loading these 16 bytes at once right after; a load that spans
+// two smaller stores cannot take its data from the store buffer, and
+// waits ~15 cycles for them to reach the cache (store-forwarding stall).
 inline void StoreIpv4(std::array<uint8_t, 16>* to, const uint8_t* from) {
-  uint64_t words[2] = {0, 0};
-  std::memcpy(words, from, 4);
-  std::memcpy(to->data(), words, sizeof(words));
+  uint32_t address;
+  std::memcpy(&address, from, 4);
+  _mm_storeu_si128(reinterpret_cast<__m128i*>(to->data()),
+                   _mm_cvtsi32_si128(static_cast<int>(address)));
+}
+
+// Both ports in one 4-byte store, for the same reason: the flow key loads
+// them together.
+inline void StorePorts(ParsedPacket* out, const uint8_t* l4) {
+  static_assert(offsetof(ParsedPacket, dst_port) ==
+                offsetof(ParsedPacket, src_port) + 2);
+  uint32_t ports;
+  std::memcpy(&ports, l4, 4);
+  // Network to host order within each 16-bit half.
+  ports = (ports & 0x00FF00FFu) << 8 | (ports >> 8 & 0x00FF00FFu);
+  std::memcpy(reinterpret_cast<uint8_t*>(out) +
+                  offsetof(ParsedPacket, src_port),
+              &ports, 4);
 }
 
 bool IsEcho(uint8_t family, uint8_t icmp_type) {
@@ -303,8 +325,7 @@ bool ParseCommonCase(const uint8_t* data, uint32_t length, ParsedPacket* out) {
   out->vlan_tags = tags;
   out->vlan = vlan;
   out->protocol = protocol;
-  out->src_port = Load16(l4);
-  out->dst_port = Load16(l4 + 2);
+  StorePorts(out, l4);
   out->icmp_type = out->icmp_code = 0;
   out->is_fragment = out->is_later_fragment = false;
   out->has_quote = false;
