@@ -98,10 +98,10 @@ class FlowTable {
   //   1. Prefetch: starts loading the primary bucket, where Insert puts
   //      every flow while the bucket has room.
   //   2. PrefetchEntries, once it has arrived: starts loading the entries
-  //      whose signature matches in it (kMaybe). None does: if no flow of
-  //      this primary bucket was ever displaced to its secondary, `hash` is
-  //      certainly absent (kAbsent); else it starts loading the secondary
-  //      bucket (kUnsure).
+  //      whose signature matches in it (kMaybe). None does: if no live
+  //      flow of this primary bucket sits displaced in its secondary one,
+  //      `hash` is certainly absent (kAbsent); else it starts loading the
+  //      secondary bucket (kUnsure).
   //   3. Only after kUnsure: PrefetchSecondaryEntries, the same on the
   //      secondary bucket; false then means `hash` is certainly not in the
   //      table.

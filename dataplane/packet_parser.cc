@@ -54,9 +54,8 @@ inline uint32_t Load32(const uint8_t* p) {
          p[3];
 }
 
-// An IPv4 address into a 16-byte key field, zero-padded, in two stores (a
-// fill() here compiles to a call to memset).
-// The address and its zero padding in one 16-byte store. The flow key is
+// An IPv4 address into a 16-byte key field, zero-padded, in one 16-byte
+// store (a fill() here compiles to a call to memset). The flow key is
 // built by loading these 16 bytes at once right after; a load that spans
 // two smaller stores cannot take its data from the store buffer, and
 // waits ~15 cycles for them to reach the cache (store-forwarding stall).
