@@ -72,22 +72,31 @@ int Ports(const char*, const char*, rte_tel_data* d) {
 }
 
 // Flows admitted per rule under the live generation, as "rules_admitted"
-// in `sgatectl stats --json`. A telemetry dict holds at most
-// RTE_TEL_MAX_DICT_ENTRIES: the rest are counted in "rules_left_out"
-// (`sgatectl rules` lists every rule).
+// in `sgatectl stats --json` ("group/direction/index" -> flows), but as two
+// lists of the same length: telemetry dict keys allow only a few characters
+// and group names may hold any. A telemetry list holds at most
+// RTE_TEL_MAX_ARRAY_ENTRIES, a string RTE_TEL_MAX_STRING_LEN - 1 bytes: the
+// rules past either limit are counted in "rules_left_out" (`sgatectl rules`
+// lists every rule).
 int Rules(const char*, const char*, rte_tel_data* d) {
   StatsSnapshot s = Latest();
   rte_tel_data_start_dict(d);
   rte_tel_data_add_dict_u64(d, "generation", s.generation);
-  rte_tel_data* admitted = rte_tel_data_alloc();
-  rte_tel_data_start_dict(admitted);
+  rte_tel_data* names = rte_tel_data_alloc();
+  rte_tel_data* counts = rte_tel_data_alloc();
+  rte_tel_data_start_array(names, RTE_TEL_STRING_VAL);
+  rte_tel_data_start_array(counts, RTE_TEL_U64_VAL);
   size_t shown = 0;
   for (const auto& [rule, count] : s.rules_admitted) {
-    if (shown == RTE_TEL_MAX_DICT_ENTRIES - 1) break;
-    if (rte_tel_data_add_dict_u64(admitted, rule.c_str(), count) != 0) break;
+    if (rule.size() >= RTE_TEL_MAX_STRING_LEN ||
+        rte_tel_data_add_array_string(names, rule.c_str()) != 0) {
+      break;
+    }
+    rte_tel_data_add_array_u64(counts, count);
     ++shown;
   }
-  rte_tel_data_add_dict_container(d, "rules_admitted", admitted, /*keep=*/0);
+  rte_tel_data_add_dict_container(d, "rules", names, /*keep=*/0);
+  rte_tel_data_add_dict_container(d, "admitted", counts, /*keep=*/0);
   rte_tel_data_add_dict_u64(d, "rules_left_out",
                             s.rules_admitted.size() - shown);
   return 0;

@@ -113,6 +113,25 @@ expect allow "trace finds an open connection's flow" traced_flow 41000
 expect deny  "trace finds no flow for another source port" traced_flow 41001
 wait "$held" "$held_listener" 2>/dev/null
 
+# DPDK telemetry's /sgate/rules gives the per-rule counts sgatectl gives
+# (the control loop publishes its snapshot every 20 ms).
+telemetry_rules_match() {
+  sleep 0.1
+  python3 -c '
+import json, socket, sys
+ctl = json.loads(sys.argv[2])["rules_admitted"]
+s = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+s.connect(sys.argv[1])
+json.loads(s.recv(16384))  # the greeting
+s.send(b"/sgate/rules")
+rules = json.loads(s.recv(65536))["/sgate/rules"]
+got = dict(zip(rules["rules"], rules["admitted"]))
+sys.exit(0 if ctl and got == ctl and rules["rules_left_out"] == 0 else 1)
+' "/var/run/dpdk/$PREFIX/dpdk_telemetry.v2" \
+    "$("${SGATE%/sgate}/sgatectl" --control "$control" stats --json)"
+}
+expect allow "telemetry /sgate/rules matches sgatectl" telemetry_rules_match
+
 sgate_stop
 totals=$(tail -n 1 "$SGATE_LOG")
 echo "sgate totals: $totals"
