@@ -18,6 +18,7 @@
 #include "rules/policy_loader.h"
 #include "rules/reference.h"
 #include "rules/rule_table.h"
+#include "rules/status_macros.h"
 
 namespace sgate::control {
 namespace {
@@ -181,10 +182,9 @@ absl::StatusOr<rules::RuleTableStats> CompileForStats(const Policy& policy,
   }
   rules::RuleTableOptions options;
   options.compile.node = node;
-  absl::StatusOr<std::unique_ptr<rules::RuleTable>> table =
-      rules::RuleTable::Build(policy, options);
-  if (!table.ok()) return table.status();
-  return (*table)->stats();
+  SGATE_ASSIGN_OR_RETURN(std::unique_ptr<rules::RuleTable> table,
+                         rules::RuleTable::Build(policy, options));
+  return table->stats();
 }
 
 void PrintCompiled(const rules::RuleTableStats& c, std::ostream& out) {

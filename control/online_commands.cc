@@ -6,7 +6,9 @@
 #include "absl/strings/str_join.h"
 #include "control/control_socket.h"
 #include "control/offline_commands.h"
+#include "control/stats_snapshot.h"
 #include "control/trace_packet.h"
+#include "dataplane/counter_list.h"
 #include "yaml-cpp/yaml.h"
 
 namespace sgate::control {
@@ -18,31 +20,42 @@ uint64_t Count(const YAML::Node& node, const char* key) {
   return value.IsScalar() ? value.as<uint64_t>(0) : 0;
 }
 
+// The counters in dataplane::kCounterList's order and sections: a line of
+// the packet counters, the drops that happened, a line of flow counters.
 void PrintStats(const YAML::Node& s, std::ostream& out) {
+  using dataplane::CounterSection;
   out << "generation " << Count(s, "generation") << " (reloads rejected "
       << Count(s, "reloads_rejected") << ")\n";
-  out << absl::StrFormat("%-5s %-18s %12s %12s %12s\n", "port", "name",
-                         "rx_packets", "tx_packets", "rx_dropped");
+  out << absl::StrFormat("%-5s %-18s", "port", "name");
+  for (const dataplane::PortCounterInfo& c : dataplane::kPortCounterList) {
+    out << absl::StrFormat(" %12s", c.name);
+  }
+  out << "\n";
   for (const YAML::Node& p : s["ports"]) {
-    out << absl::StrFormat("%-5d %-18s %12d %12d %12d\n", Count(p, "port"),
-                           p["name"].as<std::string>(""),
-                           Count(p, "rx_packets"), Count(p, "tx_packets"),
-                           Count(p, "rx_dropped"));
+    out << absl::StrFormat("%-5d %-18s", Count(p, "port"),
+                           p["name"].as<std::string>(""));
+    for (const dataplane::PortCounterInfo& c : dataplane::kPortCounterList) {
+      out << absl::StrFormat(" %12d", Count(p, c.name));
+    }
+    out << "\n";
   }
-  out << "received " << Count(s, "received") << ", forwarded "
-      << Count(s, "forwarded") << "\ndrops:";
-  bool any = false;
-  for (const auto& d : s["drops"]) {
-    uint64_t n = d.second.as<uint64_t>(0);
-    if (n == 0) continue;
-    out << (any ? ", " : " ") << d.first.as<std::string>() << " " << n;
-    any = true;
-  }
-  out << (any ? "\n" : " none\n");
-  const YAML::Node f = s["flows"];
-  out << "flows: active " << Count(f, "active") << ", created "
-      << Count(f, "created") << ", expired " << Count(f, "expired")
-      << ", insert_failed " << Count(f, "insert_failed") << "\n";
+  auto line = [&](CounterSection section, const char* title,
+                  bool nonzero_only) {
+    const YAML::Node values =
+        SectionKey(section) == nullptr ? s : s[SectionKey(section)];
+    std::vector<std::string> items;
+    for (const dataplane::CounterInfo& c : dataplane::kCounterList) {
+      if (c.section != section) continue;
+      uint64_t n = Count(values, c.name);
+      if (nonzero_only && n == 0) continue;
+      items.push_back(absl::StrCat(c.name, " ", n));
+    }
+    out << title << (items.empty() ? "none" : absl::StrJoin(items, ", "))
+        << "\n";
+  };
+  line(CounterSection::kPackets, "", false);
+  line(CounterSection::kDrops, "drops: ", true);
+  line(CounterSection::kFlows, "flows: ", false);
 }
 
 void PrintRules(const YAML::Node& r, std::ostream& out) {
@@ -220,53 +233,107 @@ int RunOnlineTrace(const std::string& control_path,
   return allowed ? 0 : kExitDenied;
 }
 
-bool IsOnlineCommand(const std::string& command) {
-  return command == "stats" || command == "rules" || command == "reload" ||
-         command == "generation" || command == "flows";
-}
+namespace {
 
-int RunOnline(const std::string& control_path, const std::string& command,
-              const std::vector<std::string>& args, std::ostream& out,
-              std::ostream& err) {
+// The shape of every query command: `--json` prints sgate's reply as it
+// came, otherwise `print` renders it. `parse` takes the other arguments
+// and returns the request line (nullopt: an error, printed).
+template <typename Parse, typename Print>
+int RunQuery(const std::string& control_path, const std::string& command,
+             const std::vector<std::string>& args, std::ostream& out,
+             std::ostream& err, Parse parse, Print print) {
   bool json = false;
-  std::string request = command;
-  std::string limit = "100", interface;
-  for (size_t i = 0; i < args.size(); ++i) {
-    if (args[i] == "--json") {
+  std::vector<std::string> rest;
+  for (const std::string& arg : args) {
+    if (arg == "--json") {
       json = true;
-    } else if (command == "flows" && args[i] == "--limit" &&
-               i + 1 < args.size()) {
-      limit = args[++i];
-    } else if (command == "flows" && args[i] == "--interface" &&
-               i + 1 < args.size()) {
-      interface = args[++i];
     } else {
-      err << "sgatectl " << command << ": unexpected argument '" << args[i]
-          << "'\n";
-      return 1;
+      rest.push_back(arg);
     }
   }
-  if (command == "flows") {
-    request = absl::StrCat("flows ", limit, " ", interface);
-  }
+  std::optional<std::string> request = parse(rest, err);
+  if (!request) return 1;
   std::string reply;
   std::optional<YAML::Node> node =
-      Ask(control_path, request, command, json, &reply, out, err);
+      Ask(control_path, *request, command, json, &reply, out, err);
   if (!node) return 1;
   if (json) {
     out << reply << "\n";
-  } else if (command == "stats") {
-    PrintStats(*node, out);
-  } else if (command == "rules") {
-    PrintRules(*node, out);
-  } else if (command == "flows") {
-    PrintFlows(*node, out);
-  } else if (command == "reload") {
-    out << "reloaded: generation " << Count(*node, "generation") << " live\n";
   } else {
-    out << Count(*node, "generation") << "\n";
+    print(*node, out);
   }
   return 0;
+}
+
+// For commands that take no argument but --json.
+auto NoArguments(const std::string& command) {
+  return [command](const std::vector<std::string>& rest,
+                   std::ostream& err) -> std::optional<std::string> {
+    if (!rest.empty()) {
+      err << "sgatectl " << command << ": unexpected argument '" << rest[0]
+          << "'\n";
+      return std::nullopt;
+    }
+    return command;
+  };
+}
+
+}  // namespace
+
+int RunStats(const std::string& control_path,
+             const std::vector<std::string>& args, std::ostream& out,
+             std::ostream& err) {
+  return RunQuery(control_path, "stats", args, out, err, NoArguments("stats"),
+                  PrintStats);
+}
+
+int RunRules(const std::string& control_path,
+             const std::vector<std::string>& args, std::ostream& out,
+             std::ostream& err) {
+  return RunQuery(control_path, "rules", args, out, err, NoArguments("rules"),
+                  PrintRules);
+}
+
+int RunFlows(const std::string& control_path,
+             const std::vector<std::string>& args, std::ostream& out,
+             std::ostream& err) {
+  auto parse = [](const std::vector<std::string>& rest,
+                  std::ostream& err) -> std::optional<std::string> {
+    std::string limit = "100", interface;
+    for (size_t i = 0; i < rest.size(); ++i) {
+      if (rest[i] == "--limit" && i + 1 < rest.size()) {
+        limit = rest[++i];
+      } else if (rest[i] == "--interface" && i + 1 < rest.size()) {
+        interface = rest[++i];
+      } else {
+        err << "sgatectl flows: unexpected argument '" << rest[i] << "'\n";
+        return std::nullopt;
+      }
+    }
+    return absl::StrCat("flows ", limit, " ", interface);
+  };
+  return RunQuery(control_path, "flows", args, out, err, parse, PrintFlows);
+}
+
+int RunReload(const std::string& control_path,
+              const std::vector<std::string>& args, std::ostream& out,
+              std::ostream& err) {
+  return RunQuery(control_path, "reload", args, out, err,
+                  NoArguments("reload"),
+                  [](const YAML::Node& node, std::ostream& out) {
+                    out << "reloaded: generation " << Count(node, "generation")
+                        << " live\n";
+                  });
+}
+
+int RunGeneration(const std::string& control_path,
+                  const std::vector<std::string>& args, std::ostream& out,
+                  std::ostream& err) {
+  return RunQuery(control_path, "generation", args, out, err,
+                  NoArguments("generation"),
+                  [](const YAML::Node& node, std::ostream& out) {
+                    out << Count(node, "generation") << "\n";
+                  });
 }
 
 }  // namespace sgate::control

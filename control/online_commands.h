@@ -6,20 +6,28 @@
 
 namespace sgate::control {
 
-// The sgatectl commands that ask a running sgate over its control socket:
-//   stats [--json]       counters (DESIGN.md §6 names)
-//   rules [--json]       every rule with the flows it admitted
-//   flows [--limit N] [--interface ENI] [--json]
-//                        tracked flows (up to N per worker, default 100)
-//   reload               load and publish the policy file again
-//   generation           the live policy generation
-// Returns the exit status: 0, or 1 when sgate cannot be reached or refuses
-// (a rejected reload prints every error of the policy).
-int RunOnline(const std::string& control_path, const std::string& command,
+// sgatectl's side of the commands that ask a running sgate over its
+// control socket (the command table, commands.h, lists them with their
+// arguments). Each takes the words after the command name; `--json` prints
+// sgate's reply as it came. Returns the exit status: 0, or 1 when sgate
+// cannot be reached or refuses (a rejected reload prints every error of
+// the policy).
+int RunStats(const std::string& control_path,
+             const std::vector<std::string>& args, std::ostream& out,
+             std::ostream& err);
+int RunRules(const std::string& control_path,
+             const std::vector<std::string>& args, std::ostream& out,
+             std::ostream& err);
+// [--limit N] [--interface ENI]: up to N flows per worker (default 100).
+int RunFlows(const std::string& control_path,
+             const std::vector<std::string>& args, std::ostream& out,
+             std::ostream& err);
+int RunReload(const std::string& control_path,
               const std::vector<std::string>& args, std::ostream& out,
               std::ostream& err);
-
-bool IsOnlineCommand(const std::string& command);
+int RunGeneration(const std::string& control_path,
+                  const std::vector<std::string>& args, std::ostream& out,
+                  std::ostream& err);
 
 // sgatectl trace (--in|--out) LOCAL REMOTE PROTO [PORT|TYPE[/CODE]]
 //                [--vlan ID] [--sport PORT] [--json]

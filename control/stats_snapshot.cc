@@ -4,6 +4,26 @@
 
 namespace sgate::control {
 
+using dataplane::CounterSection;
+using dataplane::kCounterList;
+
+const char* SectionKey(CounterSection section) {
+  switch (section) {
+    case CounterSection::kPackets:
+      return nullptr;
+    case CounterSection::kDrops:
+      return "drops";
+    case CounterSection::kFlows:
+      return "flows";
+  }
+  return nullptr;
+}
+
+uint64_t StatsSnapshot::Get(CounterSection section, const char* name) const {
+  size_t i = dataplane::CounterIndex(section, name);
+  return i < counters.size() ? counters[i] : 0;
+}
+
 std::string StatsJson(const StatsSnapshot& s) {
   JsonWriter j;
   j.BeginObject();
@@ -18,37 +38,30 @@ std::string StatsJson(const StatsSnapshot& s) {
     j.BeginObject();
     j.Field("port", p.port);
     j.Field("name", p.name);
-    j.Field("rx_packets", p.counters.rx_packets);
-    j.Field("tx_packets", p.counters.tx_packets);
-    j.Field("rx_dropped", p.counters.rx_dropped);
+    for (size_t i = 0; i < dataplane::kPortCounterCount; ++i) {
+      j.Field(dataplane::kPortCounterList[i].name, p.counters[i]);
+    }
     j.EndObject();
   }
   j.EndArray();
-  j.Field("received", s.totals.received);
-  j.Field("forwarded", s.totals.forwarded);
-  j.Key("drops");
-  j.BeginObject();
-  for (int r = dataplane::kFirstDropReason; r < dataplane::kDropReasonCount;
-       ++r) {
-    j.Field(dataplane::DropReasonName(static_cast<dataplane::DropReason>(r)),
-            s.totals.drops[r]);
+  // The list is grouped by section: open an object where one starts.
+  for (size_t i = 0; i < kCounterList.size(); ++i) {
+    CounterSection section = kCounterList[i].section;
+    bool first = i == 0 || kCounterList[i - 1].section != section;
+    bool last = i + 1 == kCounterList.size() ||
+                kCounterList[i + 1].section != section;
+    if (first && SectionKey(section) != nullptr) {
+      j.Key(SectionKey(section));
+      j.BeginObject();
+    }
+    j.Field(kCounterList[i].name, s.counters[i]);
+    if (last && SectionKey(section) != nullptr) j.EndObject();
   }
-  j.EndObject();
-  j.Field("icmp_errors_of_flows", s.totals.icmp_errors_of_flows);
-  j.Field("unknown_interface_passed", s.totals.unknown_interface_passed);
   j.Key("rules_admitted");
   j.BeginObject();
   for (const auto& [rule, admitted] : s.rules_admitted) {
     j.Field(rule, admitted);
   }
-  j.EndObject();
-  j.Key("flows");
-  j.BeginObject();
-  j.Field("active", s.flows.active);
-  j.Field("created", s.flows.created);
-  j.Field("expired", s.flows.expired);
-  j.Field("removed", s.flows.removed);
-  j.Field("insert_failed", s.flows.insert_failed);
   j.EndObject();
   j.EndObject();
   return j.str();

@@ -5,14 +5,14 @@
 #include <utility>
 #include <vector>
 
-#include "dataplane/enforcer.h"
-#include "dataplane/flow_table.h"
-#include "dataplane/worker.h"
+#include "dataplane/counter_list.h"
 
 namespace sgate::control {
 
 // sgate's counters summed over the workers at one moment: what `sgatectl
 // stats`, --stats-interval, the exit totals and DPDK telemetry all show.
+// The worker counters are values in dataplane::kCounterList order, so every
+// report iterates that one list.
 struct StatsSnapshot {
   uint32_t generation = 0;
   uint64_t reloads_rejected = 0;
@@ -24,17 +24,24 @@ struct StatsSnapshot {
   struct Port {
     uint16_t port = 0;
     std::string name;
-    dataplane::PortCounters counters;
+    dataplane::PortCounterValues counters{};  // kPortCounterList order
   };
   std::vector<Port> ports;
-  dataplane::EnforcerCounters totals;
-  dataplane::FlowTable::Counters flows;
+  dataplane::CounterValues counters{};  // dataplane::kCounterList order
   // "group/direction/index" -> flows admitted under the live generation;
   // rules with none are left out (`sgatectl rules` lists them all).
   std::vector<std::pair<std::string, uint64_t>> rules_admitted;
+
+  // One counter by section and name (0 if there is none such).
+  uint64_t Get(dataplane::CounterSection section, const char* name) const;
 };
 
-// The JSON of DESIGN.md §6 (and more keys; those names stay stable).
+// The JSON of DESIGN.md §6 (and more keys; those names stay stable): the
+// packet counters at the top level, "drops" and "flows" objects, "ports".
 std::string StatsJson(const StatsSnapshot& s);
+
+// The JSON key of a counter section's object ("drops", "flows"); null for
+// the packet counters, which sit at the top level.
+const char* SectionKey(dataplane::CounterSection section);
 
 }  // namespace sgate::control

@@ -16,6 +16,8 @@ StatsSnapshot Latest() {
   return g_snapshot;
 }
 
+// The same keys as `sgatectl stats --json`, from the same counter list;
+// the ports are /sgate/ports.
 int Stats(const char*, const char*, rte_tel_data* d) {
   StatsSnapshot s = Latest();
   rte_tel_data_start_dict(d);
@@ -23,31 +25,25 @@ int Stats(const char*, const char*, rte_tel_data* d) {
   rte_tel_data_add_dict_u64(d, "reloads_rejected", s.reloads_rejected);
   rte_tel_data_add_dict_int(d, "last_grace_period_us",
                             static_cast<int>(s.last_grace_period_us));
-  rte_tel_data_add_dict_u64(d, "received", s.totals.received);
-  rte_tel_data_add_dict_u64(d, "forwarded", s.totals.forwarded);
-  rte_tel_data_add_dict_u64(d, "icmp_errors_of_flows",
-                            s.totals.icmp_errors_of_flows);
-  rte_tel_data_add_dict_u64(d, "unknown_interface_passed",
-                            s.totals.unknown_interface_passed);
-
-  rte_tel_data* drops = rte_tel_data_alloc();
-  rte_tel_data_start_dict(drops);
-  for (int r = dataplane::kFirstDropReason; r < dataplane::kDropReasonCount;
-       ++r) {
-    rte_tel_data_add_dict_u64(
-        drops, dataplane::DropReasonName(static_cast<dataplane::DropReason>(r)),
-        s.totals.drops[r]);
+  rte_tel_data* section = nullptr;
+  for (size_t i = 0; i < dataplane::kCounterList.size(); ++i) {
+    const dataplane::CounterInfo& c = dataplane::kCounterList[i];
+    const char* key = SectionKey(c.section);
+    if (key == nullptr) {
+      rte_tel_data_add_dict_u64(d, c.name, s.counters[i]);
+      continue;
+    }
+    if (section == nullptr) {
+      section = rte_tel_data_alloc();
+      rte_tel_data_start_dict(section);
+    }
+    rte_tel_data_add_dict_u64(section, c.name, s.counters[i]);
+    if (i + 1 == dataplane::kCounterList.size() ||
+        dataplane::kCounterList[i + 1].section != c.section) {
+      rte_tel_data_add_dict_container(d, key, section, /*keep=*/0);
+      section = nullptr;
+    }
   }
-  rte_tel_data_add_dict_container(d, "drops", drops, /*keep=*/0);
-
-  rte_tel_data* flows = rte_tel_data_alloc();
-  rte_tel_data_start_dict(flows);
-  rte_tel_data_add_dict_u64(flows, "active", s.flows.active);
-  rte_tel_data_add_dict_u64(flows, "created", s.flows.created);
-  rte_tel_data_add_dict_u64(flows, "expired", s.flows.expired);
-  rte_tel_data_add_dict_u64(flows, "removed", s.flows.removed);
-  rte_tel_data_add_dict_u64(flows, "insert_failed", s.flows.insert_failed);
-  rte_tel_data_add_dict_container(d, "flows", flows, /*keep=*/0);
   return 0;
 }
 
@@ -62,9 +58,10 @@ int Ports(const char*, const char*, rte_tel_data* d) {
     rte_tel_data_start_dict(port);
     rte_tel_data_add_dict_u64(port, "port", p.port);
     rte_tel_data_add_dict_string(port, "name", p.name.c_str());
-    rte_tel_data_add_dict_u64(port, "rx_packets", p.counters.rx_packets);
-    rte_tel_data_add_dict_u64(port, "tx_packets", p.counters.tx_packets);
-    rte_tel_data_add_dict_u64(port, "rx_dropped", p.counters.rx_dropped);
+    for (size_t i = 0; i < dataplane::kPortCounterCount; ++i) {
+      rte_tel_data_add_dict_u64(port, dataplane::kPortCounterList[i].name,
+                                p.counters[i]);
+    }
     rte_tel_data_add_dict_container(d, std::to_string(p.port).c_str(), port,
                                     /*keep=*/0);
   }

@@ -3,6 +3,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "rules/status_macros.h"
 
 namespace sgate::control {
 
@@ -16,16 +17,16 @@ absl::StatusOr<rules::PacketKey> ParseTracePacket(
   rules::PacketKey packet;
   packet.direction = direction;
   packet.vlan = vlan;
-  absl::StatusOr<rules::IpAddress> local = rules::ParseIpAddress(words[0]);
-  if (!local.ok()) return local.status();
-  absl::StatusOr<rules::IpAddress> remote = rules::ParseIpAddress(words[1]);
-  if (!remote.ok()) return remote.status();
-  if (local->family != remote->family) {
+  SGATE_ASSIGN_OR_RETURN(rules::IpAddress local,
+                         rules::ParseIpAddress(words[0]));
+  SGATE_ASSIGN_OR_RETURN(rules::IpAddress remote,
+                         rules::ParseIpAddress(words[1]));
+  if (local.family != remote.family) {
     return absl::InvalidArgumentError(
         "LOCAL and REMOTE must be of the same address family");
   }
-  packet.local = *local;
-  packet.remote = *remote;
+  packet.local = local;
+  packet.remote = remote;
   std::optional<int> protocol = rules::ParseProtocol(words[2]);
   if (!protocol || *protocol == rules::kProtocolAll) {
     return absl::InvalidArgumentError(

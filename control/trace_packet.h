@@ -7,7 +7,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
-#include "rules/reference.h"
+#include "rules/packet_key.h"
 
 namespace sgate::control {
 

@@ -4,7 +4,7 @@
 #include <string>
 
 #include "absl/status/statusor.h"
-#include "dataplane/enforcer.h"
+#include "dataplane/policy_table.h"
 #include "dataplane/policy_table_base.h"
 #include "rules/policy.h"
 #include "rules/rule_table.h"
@@ -16,9 +16,11 @@ namespace sgate::dataplane {
 // that came with it. Immutable once built.
 class CompiledTable : public PolicyTableBase {
  public:
+  using Options = rules::RuleTableOptions;
+
   static absl::StatusOr<std::unique_ptr<CompiledTable>> Build(
       rules::Policy policy, uint32_t generation, uint32_t workers,
-      const rules::RuleTableOptions& options) {
+      const Options& options) {
     absl::StatusOr<std::unique_ptr<rules::RuleTable>> table =
         rules::RuleTable::Build(policy, options);
     if (!table.ok()) return table.status();
@@ -36,12 +38,24 @@ class CompiledTable : public PolicyTableBase {
     table_->Classify(keys, count, c);
     for (uint32_t i = 0; i < count; ++i) out[i] = ResultOf(keys[i], c[i]);
   }
-  const rules::RuleTable& rule_table() const { return *table_; }
+  Explanation Explain(const rules::PacketKey& key) const {
+    rules::Classification c = table_->Classify(key);
+    Explanation e;
+    e.decision = c.decision;
+    e.rule_id = c.rule_id;
+    if (c.interface != rules::Classification::kNoInterface) {
+      e.interface = table_->interface_name(c.interface);
+    }
+    return e;
+  }
+  // The rte_acl/rte_fib table's sizes and build times.
+  const rules::RuleTableStats& stats() const { return table_->stats(); }
 
  private:
   CompiledTable(rules::Policy policy, std::unique_ptr<rules::RuleTable> table,
                 uint32_t generation, uint32_t workers)
-      : PolicyTableBase(std::move(policy), generation, workers),
+      : PolicyTableBase(std::move(policy), generation, workers,
+                        table->interface_names()),
         table_(std::move(table)) {}
 
   ClassifyResult ResultOf(const rules::PacketKey& key,
@@ -52,13 +66,15 @@ class CompiledTable : public PolicyTableBase {
     // direction make it untracked (DESIGN.md §5). rte_acl reports a rule
     // open to everyone whenever one matches (rules/rule_table.cc).
     r.untracked = c.decision == rules::Decision::kAllowedByRule &&
-                  untracked_.IsUntracked(table_->interface_name(c.interface),
-                                         key.direction, key.local.family,
-                                         key.protocol, c.rule_id);
+                  untracked_.IsUntracked(c.interface, key.direction,
+                                         key.local.family, key.protocol,
+                                         c.rule_id);
     return r;
   }
 
   std::unique_ptr<rules::RuleTable> table_;
 };
+
+static_assert(PolicyTable<CompiledTable>);
 
 }  // namespace sgate::dataplane

@@ -5,10 +5,10 @@
 namespace sgate::dataplane {
 namespace {
 
-constexpr uint8_t kProtocolTcp = 6;
-constexpr uint8_t kProtocolUdp = 17;
-constexpr uint8_t kProtocolIcmp = 1;
-constexpr uint8_t kProtocolIcmpv6 = 58;
+using rules::kProtocolIcmp;
+using rules::kProtocolIcmpv6;
+using rules::kProtocolTcp;
+using rules::kProtocolUdp;
 
 FlowState NextTcpState(FlowState state, TcpFinFlags& fins, uint8_t flags,
                        bool from_opener) {

@@ -7,8 +7,8 @@
 namespace sgate::dataplane {
 
 // The per-flow connection state of DESIGN.md §5 and the idle timeout it
-// selects. Pure logic, no I/O: the worker calls Update on every packet of a
-// flow and stores the result in the flow entry.
+// selects. Pure logic, no I/O: the Enforcer calls NextState on every packet
+// of a flow and stores the state and its IdleTimeout in the flow entry.
 
 enum class FlowState : uint8_t {
   // TCP

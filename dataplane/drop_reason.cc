@@ -1,28 +1,33 @@
 #include "dataplane/drop_reason.h"
 
+#include <iterator>
+
 namespace sgate::dataplane {
+namespace {
+
+struct DropReasonText {
+  const char* name;
+  const char* help;
+};
+
+constexpr DropReasonText kTexts[] = {
+    {"none", "not dropped"},
+#define SGATE_DROP_TEXT(enumerator, name, help) {name, help},
+    SGATE_DROP_REASONS(SGATE_DROP_TEXT)
+#undef SGATE_DROP_TEXT
+};
+static_assert(std::size(kTexts) == kDropReasonCount);
+
+}  // namespace
 
 const char* DropReasonName(DropReason reason) {
-  if (static_cast<int>(reason) <
-      static_cast<int>(DropReason::kUnknownInterface)) {
-    return ParseErrorName(static_cast<ParseError>(reason));
-  }
-  switch (reason) {
-    case DropReason::kUnknownInterface:
-      return "unknown_interface";
-    case DropReason::kNoRuleMatched:
-      return "no_rule_matched";
-    case DropReason::kFlowTableFull:
-      return "flow_table_full";
-    case DropReason::kOrphanFragment:
-      return "orphan_fragment";
-    case DropReason::kRevalidationDenied:
-      return "revalidation_denied";
-    case DropReason::kTxFull:
-      return "tx_full";
-    default:
-      return "unknown";
-  }
+  int i = static_cast<int>(reason);
+  return i < kDropReasonCount ? kTexts[i].name : "unknown";
+}
+
+const char* DropReasonHelp(DropReason reason) {
+  int i = static_cast<int>(reason);
+  return i < kDropReasonCount ? kTexts[i].help : "";
 }
 
 }  // namespace sgate::dataplane

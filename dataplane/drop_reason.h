@@ -2,40 +2,57 @@
 
 #include <cstdint>
 
-#include "dataplane/packet_parser.h"
-
 namespace sgate::dataplane {
 
-// Every packet sgate drops is counted under exactly one of these, so
-// received = forwarded + the sum of drops (DESIGN.md §6). The parser's
-// reasons come first, with the same values as ParseError.
+// Every reason sgate drops a packet for, listed once:
+// X(enumerator, "stable name", "help"). Each dropped packet is counted under
+// exactly one, so received = forwarded + the sum of drops (DESIGN.md §6).
+// The names are the keys of "drops" in `sgatectl stats --json` and DPDK
+// telemetry. The parser's errors come first: ParseFrame returns them
+// (ParseError is this enum).
+#define SGATE_DROP_REASONS(X)                                                 \
+  X(kTruncatedEthernet, "truncated_ethernet",                                 \
+    "frames shorter than an Ethernet header and its VLAN tags")               \
+  X(kTooManyVlanTags, "too_many_vlan_tags",                                   \
+    "frames with more than two VLAN tags")                                    \
+  X(kNonIp, "non_ip", "frames of an EtherType other than IPv4, IPv6 and ARP") \
+  X(kTruncatedIp, "truncated_ip",                                             \
+    "packets shorter than the IP header they announce")                       \
+  X(kBadIpHeader, "bad_ip_header",                                            \
+    "IP headers of a wrong version or with impossible lengths")               \
+  X(kBadIpv6Extension, "bad_ipv6_extension",                                  \
+    "IPv6 extension chains truncated or longer than sgate walks")             \
+  X(kTruncatedL4, "truncated_l4",                                             \
+    "packets or first fragments without a full TCP, UDP or ICMP header")      \
+  X(kBadTcpHeader, "bad_tcp_header",                                          \
+    "TCP headers whose data offset is under 5 words or past the packet")      \
+  X(kUnknownInterface, "unknown_interface",                                   \
+    "packets whose inside address belongs to no interface enforced here")    \
+  X(kNoRuleMatched, "no_rule_matched",                                        \
+    "packets of new flows that no rule of their interface allows")           \
+  X(kFlowTableFull, "flow_table_full",                                        \
+    "packets of allowed new flows that found no room in the flow table")      \
+  X(kOrphanFragment, "orphan_fragment",                                       \
+    "later fragments whose first fragment was never seen")                    \
+  X(kRevalidationDenied, "revalidation_denied",                               \
+    "packets of flows the reloaded rules no longer allow")                    \
+  X(kTxFull, "tx_full", "frames the transmit queue refused")
+
 enum class DropReason : uint8_t {
-  kTruncatedEthernet = static_cast<uint8_t>(ParseError::kTruncatedEthernet),
-  kTooManyVlanTags = static_cast<uint8_t>(ParseError::kTooManyVlanTags),
-  kNonIp = static_cast<uint8_t>(ParseError::kNonIp),
-  kTruncatedIp = static_cast<uint8_t>(ParseError::kTruncatedIp),
-  kBadIpHeader = static_cast<uint8_t>(ParseError::kBadIpHeader),
-  kBadIpv6Extension = static_cast<uint8_t>(ParseError::kBadIpv6Extension),
-  kTruncatedL4 = static_cast<uint8_t>(ParseError::kTruncatedL4),
-  kBadTcpHeader = static_cast<uint8_t>(ParseError::kBadTcpHeader),
-  kUnknownInterface = static_cast<uint8_t>(ParseError::kCount),
-  kNoRuleMatched,      // the interface's rules do not allow it
-  kFlowTableFull,      // allowed, but no room to track it
-  kOrphanFragment,     // a later fragment whose first fragment we never saw
-  kRevalidationDenied, // a flow the reloaded rules no longer allow
-  kTxFull,             // the transmit queue refused it
+  kNone = 0,  // not dropped: what ParseFrame returns for a good frame
+#define SGATE_DROP_ENUMERATOR(enumerator, name, help) enumerator,
+  SGATE_DROP_REASONS(SGATE_DROP_ENUMERATOR)
+#undef SGATE_DROP_ENUMERATOR
   kCount,
 };
 
-// Reasons are numbered from 1 (0 is ParseError::kNone, no drop).
+// Reasons are numbered from 1 (0 is kNone, no drop).
 inline constexpr int kFirstDropReason = 1;
 inline constexpr int kDropReasonCount = static_cast<int>(DropReason::kCount);
 
-inline DropReason DropReasonOf(ParseError error) {
-  return static_cast<DropReason>(error);
-}
-
-// Stable names, used in `sgatectl stats` and its JSON.
+// The stable name ("no_rule_matched", ...); "none" for kNone.
 const char* DropReasonName(DropReason reason);
+// One line for an operator: what was dropped.
+const char* DropReasonHelp(DropReason reason);
 
 }  // namespace sgate::dataplane

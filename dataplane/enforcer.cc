@@ -12,7 +12,7 @@ namespace {
 // went from `src` to `dst`, the interface's end is the destination if the
 // packet came from outside (ingress), else the source. All key builders
 // below go through here, so both directions of a flow agree by design.
-FlowKey Oriented(uint8_t family, uint8_t protocol, uint16_t vlan,
+FlowKey Oriented(rules::Family family, uint8_t protocol, uint16_t vlan,
                  const std::array<uint8_t, 16>& src,
                  const std::array<uint8_t, 16>& dst, uint16_t src_port,
                  uint16_t dst_port, bool ingress) {
@@ -30,7 +30,7 @@ FlowKey Oriented(uint8_t family, uint8_t protocol, uint16_t vlan,
   uint64_t tail = uint64_t{ingress ? dst_port : src_port} |
                   uint64_t{ingress ? src_port : dst_port} << 16 |
                   uint64_t{vlan} << 32 | uint64_t{protocol} << 48 |
-                  uint64_t{family} << 56;
+                  uint64_t{static_cast<uint8_t>(family)} << 56;
   std::memcpy(reinterpret_cast<uint8_t*>(&key) +
                   offsetof(FlowKey, local_port),
               &tail, sizeof(tail));
@@ -53,7 +53,7 @@ FlowKey Enforcer::KeyOf(const rules::PacketKey& p, uint16_t src_port) {
   const auto& src = ingress ? p.remote.bytes : p.local.bytes;
   const auto& dst = ingress ? p.local.bytes : p.remote.bytes;
   bool ports = rules::HasPorts(p.protocol);
-  return Oriented(p.local.family == rules::Family::kIPv4 ? 4 : 6, p.protocol,
+  return Oriented(p.local.family, p.protocol,
                   p.vlan ? *p.vlan : FlowKey::kUntagged, src, dst,
                   ports ? src_port : 0, ports ? p.dst_port : 0, ingress);
 }
@@ -72,9 +72,7 @@ rules::PacketKey Enforcer::OpenerKeyOf(const FlowEntry& flow,
   rules::PacketKey key;
   key.direction = flow.opened_ingress ? rules::Direction::kIngress
                                       : rules::Direction::kEgress;
-  rules::Family family =
-      k.family == 4 ? rules::Family::kIPv4 : rules::Family::kIPv6;
-  key.local.family = key.remote.family = family;
+  key.local.family = key.remote.family = k.family;
   key.local.bytes = k.local;
   key.remote.bytes = k.remote;
   if (k.vlan != FlowKey::kUntagged) key.vlan = k.vlan;
@@ -92,9 +90,7 @@ rules::PacketKey Enforcer::PacketKeyOf(const ParsedPacket& p, bool ingress) {
   rules::PacketKey key;
   key.direction = ingress ? rules::Direction::kIngress
                           : rules::Direction::kEgress;
-  rules::Family family =
-      p.family == 4 ? rules::Family::kIPv4 : rules::Family::kIPv6;
-  key.local.family = key.remote.family = family;
+  key.local.family = key.remote.family = p.family;
   key.local.bytes = ingress ? p.dst : p.src;
   key.remote.bytes = ingress ? p.src : p.dst;
   if (p.vlan_tags) key.vlan = p.vlan;

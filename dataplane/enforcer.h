@@ -6,56 +6,28 @@
 #include <rte_debug.h>
 
 #include "dataplane/conntrack.h"
+#include "dataplane/counter_list.h"
 #include "dataplane/drop_reason.h"
 #include "dataplane/flow_table.h"
 #include "dataplane/fragment_table.h"
 #include "dataplane/packet_parser.h"
+#include "dataplane/policy_table.h"
+#include "rules/packet_key.h"
 #include "rules/policy.h"
-#include "rules/reference.h"  // rules::PacketKey
 
 namespace sgate::dataplane {
-
-// Which port of a pair a frame arrived on (DESIGN.md §3): interfaces sit
-// behind the inside port.
-enum class Side : uint8_t { kInside, kOutside };
-
-// What a classifier answers for a packet no flow knows.
-struct ClassifyResult {
-  bool interface_known = false;
-  bool allowed = false;
-  uint32_t rule_id = 0;  // valid when allowed by a rule
-  bool untracked = false;  // rules::UntrackedFlows says so
-};
 
 struct Verdict {
   bool forward = false;
   DropReason reason = DropReason::kCount;  // when !forward
 };
 
-// Per-worker packet counters: plain increments, read by the control thread.
-struct alignas(64) EnforcerCounters {
-  uint64_t received = 0;
-  uint64_t forwarded = 0;
-  uint64_t drops[kDropReasonCount] = {};
-  uint64_t icmp_errors_of_flows = 0;  // passed because they quote a flow
-  uint64_t unknown_interface_passed = 0;
-};
-
 // The per-packet decision of one worker, on plain frame bytes: parse →
 // later fragments follow their first → ICMP errors follow the flow they
 // quote → flow table hit: update state and pass → miss: classify, and on
 // allow track the new flow. Ports, mbufs and bursts stay outside, so this
-// logic is tested without EAL and with any rule table. No allocation,
-// locks or virtual calls.
-//
-// A Table provides, all from one published policy:
-//   ClassifyResult Classify(const rules::PacketKey&) const;
-//   void ClassifyBurst(const rules::PacketKey*, uint32_t count,  // <= 32
-//                      ClassifyResult*) const;
-//   uint32_t generation() const;  // recorded in the flows it admits
-//   const rules::Timeouts& timeouts() const;
-//   void CountAdmitted(uint32_t worker, uint32_t rule_id) const;
-//   bool revalidate_on_change() const;  // settings.revalidate_on_change
+// logic is tested without EAL and with any rule table (a PolicyTable,
+// dataplane/policy_table.h). No allocation, locks or virtual calls.
 class Enforcer {
  public:
   // `worker`: this worker's index, for the per-worker rule counters.
@@ -71,13 +43,13 @@ class Enforcer {
   // they point at, so the lookups that follow rarely wait for memory; the
   // packets that open flows are classified together, before the decisions.
   // `now`: seconds on the flow table's clock.
-  template <typename Table>
+  template <PolicyTable Table>
   void ProcessBurst(const uint8_t* const* frames, const uint32_t* lengths,
                     uint16_t count, Side arrived_on, uint32_t now,
                     const Table& table, Verdict* verdicts);
 
   // One frame: a burst of one.
-  template <typename Table>
+  template <PolicyTable Table>
   Verdict Process(const uint8_t* frame, uint32_t length, Side arrived_on,
                   uint32_t now, const Table& table) {
     Verdict verdict;
@@ -126,7 +98,7 @@ class Enforcer {
            parsed_[i].kind == FrameKind::kIp && !parsed_[i].is_later_fragment;
   }
   // `classified`: the rules' answer for `p`, when the burst already has it.
-  template <typename Table>
+  template <PolicyTable Table>
   Verdict ProcessFlow(const ParsedPacket& p, const FlowKey& key,
                       uint64_t hash, bool ingress, uint32_t length,
                       uint32_t now, const Table& table,
@@ -148,7 +120,7 @@ class Enforcer {
   EnforcerCounters counters_;
 };
 
-template <typename Table>
+template <PolicyTable Table>
 void Enforcer::ProcessBurst(const uint8_t* const* frames,
                             const uint32_t* lengths, uint16_t count,
                             Side arrived_on, uint32_t now, const Table& table,
@@ -205,7 +177,7 @@ void Enforcer::ProcessBurst(const uint8_t* const* frames,
     }
     const ParsedPacket& p = parsed_[i];
     if (errors_[i] != ParseError::kNone) {
-      verdicts[i] = Drop(DropReasonOf(errors_[i]));
+      verdicts[i] = Drop(errors_[i]);
     } else if (p.kind != FrameKind::kIp) {
       // Hosts cannot work without ARP and neighbour discovery (DESIGN.md §3).
       verdicts[i] = Forward();
@@ -223,7 +195,7 @@ void Enforcer::ProcessBurst(const uint8_t* const* frames,
   }
 }
 
-template <typename Table>
+template <PolicyTable Table>
 Verdict Enforcer::ProcessFlow(const ParsedPacket& p, const FlowKey& key,
                               uint64_t hash, bool ingress, uint32_t length,
                               uint32_t now, const Table& table,

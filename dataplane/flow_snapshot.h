@@ -1,9 +1,9 @@
 #pragma once
 
+#include <array>
 #include <atomic>
 #include <optional>
 #include <cstdint>
-#include <vector>
 
 #include "dataplane/flow_table.h"
 
@@ -22,8 +22,6 @@ class FlowSnapshot {
   // Entries the worker examines per loop iteration while a request is
   // open: ~10 µs of work, so a listing never stalls forwarding.
   static constexpr uint32_t kScanSlice = 4096;
-
-  FlowSnapshot() : flows_(kMaxFlows) {}
 
   // Control thread: opens a request for up to `limit` flows.
   void Request(uint32_t limit) {
@@ -63,7 +61,8 @@ class FlowSnapshot {
   uint64_t serving_ = 0;
   uint32_t cursor_ = 0;
   uint32_t count_ = 0;
-  std::vector<FlowEntry> flows_;
+  // Inline, so the buffer lives wherever its worker was allocated.
+  std::array<FlowEntry, kMaxFlows> flows_;
 };
 
 // Lets the control thread ask a worker whether a flow exists (`sgatectl

@@ -10,6 +10,7 @@
 #include <cstring>
 
 #include "dataplane/conntrack.h"
+#include "rules/ip_address.h"
 
 namespace sgate::dataplane {
 
@@ -23,7 +24,7 @@ struct FlowKey {
   uint16_t remote_port = 0;
   uint16_t vlan = kUntagged;
   uint8_t protocol = 0;
-  uint8_t family = 0;        // 4 or 6
+  rules::Family family = rules::Family::kIPv4;
 
   // Not a VLAN id (those are 12 bits): the untagged address space.
   static constexpr uint16_t kUntagged = 0xFFFF;
@@ -72,12 +73,21 @@ static_assert(sizeof(FlowEntry) == 80);
 // it sweeps only the entries ever used, not the whole capacity.
 class FlowTable {
  public:
+  // The table's counters, listed once: X(member, kind, "help"); the member
+  // is also the stable name under "flows" in `sgatectl stats --json`
+  // (dataplane/counter_list.h derives every report from this list).
+#define SGATE_FLOW_COUNTERS(X)                                              \
+  X(active, kGauge, "flows tracked now")                                    \
+  X(created, kCounter, "flows admitted and tracked")                        \
+  X(expired, kCounter, "flows removed after their idle timeout")            \
+  X(removed, kCounter,                                                      \
+    "flows removed before their timeout (revalidation after a reload)")     \
+  X(insert_failed, kCounter,                                                \
+    "allowed new flows that found no room (table or both buckets full)")
   struct Counters {
-    uint64_t created = 0;
-    uint64_t expired = 0;
-    uint64_t removed = 0;        // by Remove (e.g. revalidation)
-    uint64_t insert_failed = 0;  // table (or both buckets) full
-    uint32_t active = 0;
+#define SGATE_COUNTER_MEMBER(member, kind, help) uint64_t member = 0;
+    SGATE_FLOW_COUNTERS(SGATE_COUNTER_MEMBER)
+#undef SGATE_COUNTER_MEMBER
   };
 
   // Bytes of memory a table of `capacity` flows needs, 64-byte aligned.

@@ -3,7 +3,6 @@
 #include <array>
 #include <cstdint>
 #include <cstring>
-#include <vector>
 
 #include "dataplane/packet_parser.h"
 
@@ -24,7 +23,7 @@ class FragmentTable {
   // 5 s tolerates reordering and slow links without keeping stale state.
   static constexpr uint32_t kTimeoutSeconds = 5;
 
-  FragmentTable() : slots_(kSlots) {}
+  FragmentTable() = default;
 
   // Records that the datagram of first fragment `p` was allowed.
   void RememberAllowed(const ParsedPacket& p, uint32_t now);
@@ -38,7 +37,7 @@ class FragmentTable {
     std::array<uint8_t, 16> dst;
     uint32_t id;
     uint8_t protocol;
-    uint8_t family;
+    rules::Family family;
     // The address space: a VLAN's fragments never follow another VLAN's
     // (or the untagged space's) first fragment.
     uint16_t vlan;
@@ -55,7 +54,9 @@ class FragmentTable {
   static Key KeyOf(const ParsedPacket& p);
   static uint32_t SlotOf(const Key& key);
 
-  std::vector<Slot> slots_;  // sized once, at construction
+  // Inline, so the table lives wherever its worker was allocated (on the
+  // worker's socket).
+  std::array<Slot, kSlots> slots_{};
 };
 
 }  // namespace sgate::dataplane

@@ -27,14 +27,18 @@ constexpr uint32_t kIpv6HeaderLength = 40;
 // to exhaust parsers, so we stop there.
 constexpr int kMaxIpv6Extensions = 7;
 
+using rules::Family;
+using rules::kProtocolIcmp;
+using rules::kProtocolIcmpv6;
+using rules::kProtocolTcp;
+using rules::kProtocolUdp;
+
+// IPv6 extension headers the walk steps over (the upper-layer protocol
+// numbers are rules/protocol.h's).
 constexpr uint8_t kProtoHopByHop = 0;
-constexpr uint8_t kProtoIcmp = 1;
-constexpr uint8_t kProtoTcp = 6;
-constexpr uint8_t kProtoUdp = 17;
 constexpr uint8_t kProtoRouting = 43;
 constexpr uint8_t kProtoFragment = 44;
 constexpr uint8_t kProtoAuthentication = 51;
-constexpr uint8_t kProtoIcmpv6 = 58;
 constexpr uint8_t kProtoDestinationOptions = 60;
 
 constexpr uint32_t kTcpMinHeaderLength = 20;
@@ -78,11 +82,6 @@ inline void StorePorts(ParsedPacket* out, const uint8_t* l4) {
   std::memcpy(reinterpret_cast<uint8_t*>(out) +
                   offsetof(ParsedPacket, src_port),
               &ports, 4);
-}
-
-bool IsEcho(uint8_t family, uint8_t icmp_type) {
-  return family == 4 ? (icmp_type == 8 || icmp_type == 0)
-                     : (icmp_type == 128 || icmp_type == 129);
 }
 
 // The result of walking an IP header: where the upper layer starts.
@@ -183,17 +182,17 @@ ParseError WalkIpv6(const uint8_t* ip, uint32_t available, bool quoted,
   }
 }
 
-ParseError WalkIp(uint8_t family, const uint8_t* ip, uint32_t available,
+ParseError WalkIp(Family family, const uint8_t* ip, uint32_t available,
                   bool quoted, IpHeader* h, std::array<uint8_t, 16>* src,
                   std::array<uint8_t, 16>* dst) {
-  return family == 4 ? WalkIpv4(ip, available, quoted, h, src, dst)
+  return family == Family::kIPv4 ? WalkIpv4(ip, available, quoted, h, src, dst)
                      : WalkIpv6(ip, available, quoted, h, src, dst);
 }
 
 // Reads the ports of the packet an ICMP error quotes. A quote we cannot read
 // leaves has_quote false: such an error matches no flow and is dropped by
 // the flow lookup, not here.
-void ParseQuote(uint8_t family, const uint8_t* quote, uint32_t available,
+void ParseQuote(Family family, const uint8_t* quote, uint32_t available,
                 ParsedPacket* out) {
   IpHeader inner;
   QuotedPacket& q = out->quote;
@@ -205,19 +204,19 @@ void ParseQuote(uint8_t family, const uint8_t* quote, uint32_t available,
   }
   const uint8_t* l4 = quote + inner.l4_offset;
   q.protocol = inner.protocol;
-  if (q.protocol == kProtoTcp || q.protocol == kProtoUdp) {
+  if (q.protocol == kProtocolTcp || q.protocol == kProtocolUdp) {
     q.src_port = Load16(l4);
     q.dst_port = Load16(l4 + 2);
-  } else if (q.protocol == kProtoIcmp || q.protocol == kProtoIcmpv6) {
+  } else if (q.protocol == kProtocolIcmp || q.protocol == kProtocolIcmpv6) {
     q.icmp_type = l4[0];
-    if (IsEcho(family, l4[0])) q.src_port = q.dst_port = Load16(l4 + 4);
+    if (rules::IsIcmpEcho(family, l4[0])) q.src_port = q.dst_port = Load16(l4 + 4);
   }
   out->has_quote = true;
 }
 
 ParseError ParseL4(const uint8_t* l4, uint32_t available, ParsedPacket* out) {
   switch (out->protocol) {
-    case kProtoTcp: {
+    case kProtocolTcp: {
       if (available < kTcpMinHeaderLength) return ParseError::kTruncatedL4;
       uint32_t header_length = (l4[12] >> 4) * 4u;
       if (header_length < kTcpMinHeaderLength || header_length > available) {
@@ -228,26 +227,27 @@ ParseError ParseL4(const uint8_t* l4, uint32_t available, ParsedPacket* out) {
       out->tcp_flags = l4[13];
       return ParseError::kNone;
     }
-    case kProtoUdp:
+    case kProtocolUdp:
       if (available < kUdpHeaderLength) return ParseError::kTruncatedL4;
       out->src_port = Load16(l4);
       out->dst_port = Load16(l4 + 2);
       return ParseError::kNone;
-    case kProtoIcmp:
-    case kProtoIcmpv6: {
+    case kProtocolIcmp:
+    case kProtocolIcmpv6: {
       // ICMP in IPv6 (or ICMPv6 in IPv4) is just another protocol number.
-      uint8_t own = out->family == 4 ? kProtoIcmp : kProtoIcmpv6;
-      if (out->protocol != own) return ParseError::kNone;
+      if (out->protocol != rules::IcmpProtocolOf(out->family)) {
+        return ParseError::kNone;
+      }
       if (available < kIcmpHeaderLength) return ParseError::kTruncatedL4;
       out->icmp_type = l4[0];
       out->icmp_code = l4[1];
-      if (IsEcho(out->family, out->icmp_type)) {
+      if (rules::IsIcmpEcho(out->family, out->icmp_type)) {
         out->src_port = out->dst_port = Load16(l4 + 4);
-      } else if (IsIcmpError(out->family, out->icmp_type)) {
+      } else if (rules::IsIcmpError(out->family, out->icmp_type)) {
         ParseQuote(out->family, l4 + kIcmpHeaderLength,
                    available - kIcmpHeaderLength, out);
-      } else if (out->family == 6 && out->icmp_type >= 133 &&
-                 out->icmp_type <= 137) {
+      } else if (out->family == Family::kIPv6 &&
+                 rules::IsNeighborDiscovery(out->icmp_type)) {
         out->kind = FrameKind::kNeighborDiscovery;
       }
       return ParseError::kNone;
@@ -288,7 +288,7 @@ bool ParseCommonCase(const uint8_t* data, uint32_t length, ParsedPacket* out) {
     datagram = Load16(ip + 2);
     l4_offset = kIpv4MinHeaderLength;
     protocol = ip[9];
-    out->family = 4;
+    out->family = Family::kIPv4;
     out->fragment_id = Load16(ip + 4);
     StoreIpv4(&out->src, ip + 12);
     StoreIpv4(&out->dst, ip + 16);
@@ -297,7 +297,7 @@ bool ParseCommonCase(const uint8_t* data, uint32_t length, ParsedPacket* out) {
     datagram = kIpv6HeaderLength + Load16(ip + 4);
     l4_offset = kIpv6HeaderLength;
     protocol = ip[6];
-    out->family = 6;
+    out->family = Family::kIPv6;
     out->fragment_id = 0;
     std::memcpy(out->src.data(), ip + 8, 16);
     std::memcpy(out->dst.data(), ip + 24, 16);
@@ -307,14 +307,14 @@ bool ParseCommonCase(const uint8_t* data, uint32_t length, ParsedPacket* out) {
   if (datagram > available || datagram < l4_offset) return false;
   const uint8_t* l4 = ip + l4_offset;
   uint32_t l4_available = datagram - l4_offset;
-  if (protocol == kProtoTcp) {
+  if (protocol == kProtocolTcp) {
     if (l4_available < kTcpMinHeaderLength) return false;
     uint32_t header_length = (l4[12] >> 4) * 4u;
     if (header_length < kTcpMinHeaderLength || header_length > l4_available) {
       return false;
     }
     out->tcp_flags = l4[13];
-  } else if (protocol == kProtoUdp) {
+  } else if (protocol == kProtocolUdp) {
     if (l4_available < kUdpHeaderLength) return false;
     out->tcp_flags = 0;
   } else {
@@ -334,42 +334,6 @@ bool ParseCommonCase(const uint8_t* data, uint32_t length, ParsedPacket* out) {
 }
 
 }  // namespace
-
-const char* ParseErrorName(ParseError error) {
-  switch (error) {
-    case ParseError::kNone:
-      return "none";
-    case ParseError::kTruncatedEthernet:
-      return "truncated_ethernet";
-    case ParseError::kTooManyVlanTags:
-      return "too_many_vlan_tags";
-    case ParseError::kNonIp:
-      return "non_ip";
-    case ParseError::kTruncatedIp:
-      return "truncated_ip";
-    case ParseError::kBadIpHeader:
-      return "bad_ip_header";
-    case ParseError::kBadIpv6Extension:
-      return "bad_ipv6_extension";
-    case ParseError::kTruncatedL4:
-      return "truncated_l4";
-    case ParseError::kBadTcpHeader:
-      return "bad_tcp_header";
-    case ParseError::kCount:
-      break;
-  }
-  return "unknown";
-}
-
-bool IsIcmpError(uint8_t family, uint8_t icmp_type) {
-  if (family == 4) {
-    // Destination unreachable, time exceeded, parameter problem.
-    return icmp_type == 3 || icmp_type == 11 || icmp_type == 12;
-  }
-  // Destination unreachable, packet too big, time exceeded, parameter
-  // problem.
-  return icmp_type >= 1 && icmp_type <= 4;
-}
 
 ParseError ParseFrame(const uint8_t* data, uint32_t length,
                       ParsedPacket* out) {
@@ -400,7 +364,8 @@ ParseError internal::ParseFrameGeneral(const uint8_t* data, uint32_t length,
   if (ether_type != kEtherTypeIpv4 && ether_type != kEtherTypeIpv6) {
     return ParseError::kNonIp;
   }
-  out->family = ether_type == kEtherTypeIpv4 ? 4 : 6;
+  out->family =
+      ether_type == kEtherTypeIpv4 ? Family::kIPv4 : Family::kIPv6;
   out->l3_offset = offset;
 
   IpHeader ip;

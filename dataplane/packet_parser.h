@@ -3,24 +3,16 @@
 #include <array>
 #include <cstdint>
 
+#include "dataplane/drop_reason.h"
+#include "rules/ip_address.h"
+#include "rules/protocol.h"
+
 namespace sgate::dataplane {
 
-// Why the parser refused a frame. Each is a drop counter of its own, so an
-// operator can tell a misconfigured peer from an attack (DESIGN.md §6:
-// every drop is counted under exactly one reason).
-enum class ParseError : uint8_t {
-  kNone = 0,
-  kTruncatedEthernet,   // shorter than an Ethernet header (+ its VLAN tags)
-  kTooManyVlanTags,     // more than two 802.1Q/802.1ad tags
-  kNonIp,               // an EtherType that is neither IP nor ARP
-  kTruncatedIp,         // shorter than the IP header it announces
-  kBadIpHeader,         // wrong version, IHL < 5, total length < header
-  kBadIpv6Extension,    // extension chain truncated or longer than we walk
-  kTruncatedL4,         // first fragment / packet without a full L4 header
-  kBadTcpHeader,        // TCP data offset < 5 or past the packet
-  kCount,
-};
-const char* ParseErrorName(ParseError error);  // "truncated_ip", ...
+// Why the parser refused a frame: the first drop reasons
+// (kTruncatedEthernet .. kBadTcpHeader), each a drop counter of its own, so
+// an operator can tell a misconfigured peer from an attack. kNone: parsed.
+using ParseError = DropReason;
 
 // What kind of frame passed parsing.
 enum class FrameKind : uint8_t {
@@ -28,10 +20,6 @@ enum class FrameKind : uint8_t {
   kArp,                // passes (DESIGN.md §3)
   kNeighborDiscovery,  // ICMPv6 types 133-137: passes (DESIGN.md §3)
 };
-
-// ICMP messages that quote the packet that caused them; they follow the
-// verdict of the flow they quote (DESIGN.md §5 "stateful").
-bool IsIcmpError(uint8_t family, uint8_t icmp_type);
 
 // The addresses and ports of the packet an ICMP error quotes, as that
 // packet travelled (so its source is our side for an error we receive).
@@ -49,7 +37,7 @@ struct QuotedPacket {
 // so that a key built from them compares as plain bytes.
 struct ParsedPacket {
   FrameKind kind = FrameKind::kIp;
-  uint8_t family = 0;        // 4 or 6
+  rules::Family family = rules::Family::kIPv4;
   uint8_t vlan_tags = 0;     // 0, 1 or 2
   uint16_t vlan = 0;         // the innermost tag's VLAN id, if any
   uint8_t protocol = 0;      // the upper-layer protocol after extensions

@@ -1,7 +1,10 @@
 #pragma once
 
 #include <cstdint>
+#include <string>
+#include <vector>
 
+#include "dataplane/policy_table.h"
 #include "dataplane/rule_counters.h"
 #include "rules/policy.h"
 #include "rules/untracked.h"
@@ -10,14 +13,18 @@ namespace sgate::dataplane {
 
 // What every published table carries besides its classifier: the policy it
 // was built from, its generation, the flows admitted per rule, and which
-// flows are untracked. The Enforcer's Table interface, less Classify().
+// flows are untracked. A PolicyTable, less Classify, ClassifyBurst and
+// Explain.
 class PolicyTableBase {
  public:
-  PolicyTableBase(rules::Policy policy, uint32_t generation, uint32_t workers)
+  // `interfaces`: the names of the interfaces the classifier reports, by
+  // the id it reports them with.
+  PolicyTableBase(rules::Policy policy, uint32_t generation, uint32_t workers,
+                  const std::vector<std::string>& interfaces)
       : policy_(std::move(policy)),
         generation_(generation),
         counters_(workers, policy_.rules().size()),
-        untracked_(policy_) {}
+        untracked_(policy_, interfaces) {}
   PolicyTableBase(const PolicyTableBase&) = delete;
   PolicyTableBase& operator=(const PolicyTableBase&) = delete;
 

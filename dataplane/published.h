@@ -15,8 +15,9 @@ namespace sgate::dataplane {
 // thread without stopping them (DESIGN.md §1): YANET's generation flip and
 // VPP's epochs, done with DPDK's quiescent-state RCU.
 //
-// Workers: Current() once per burst, Quiescent() once per loop iteration
-// (after they stopped using what Current() gave them). They never block.
+// Workers: Current() at the start of each loop iteration (every burst of
+// that iteration, on every port, uses the same table), Quiescent() at its
+// end, once they no longer use what Current() gave them. They never block.
 // Control: Swap() stores the new pointer, then waits until every registered
 // worker has reported a quiescent state, and only then hands back the old
 // table to be freed. A worker that stops reporting makes Swap() wait, never

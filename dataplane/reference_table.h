@@ -1,8 +1,9 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
-#include "dataplane/enforcer.h"
+#include "dataplane/policy_table.h"
 #include "dataplane/policy_table_base.h"
 #include "rules/policy.h"
 #include "rules/reference.h"
@@ -16,7 +17,8 @@ class ReferenceTable : public PolicyTableBase {
  public:
   ReferenceTable(rules::Policy policy, std::string node, uint32_t generation,
                  uint32_t workers = 1)
-      : PolicyTableBase(std::move(policy), generation, workers),
+      : PolicyTableBase(std::move(policy), generation, workers,
+                        InterfaceNames(policy)),
         reference_(policy_, std::move(node)) {}
 
   ClassifyResult Classify(const rules::PacketKey& key) const {
@@ -26,7 +28,7 @@ class ReferenceTable : public PolicyTableBase {
     // Untracked if any of the rules that allow it makes it so.
     for (uint32_t id : v.matching_rules) {
       r.untracked = r.untracked ||
-                    untracked_.IsUntracked(v.interface->name, key.direction,
+                    untracked_.IsUntracked(IdOf(*v.interface), key.direction,
                                            key.local.family, key.protocol, id);
     }
     return r;
@@ -37,11 +39,36 @@ class ReferenceTable : public PolicyTableBase {
     for (uint32_t i = 0; i < count; ++i) out[i] = Classify(keys[i]);
   }
 
+  Explanation Explain(const rules::PacketKey& key) const {
+    rules::Verdict v = reference_.Evaluate(key);
+    Explanation e;
+    e.decision = v.decision;
+    if (v.interface != nullptr) e.interface = v.interface->name;
+    if (!v.matching_rules.empty()) e.rule_id = v.matching_rules.front();
+    return e;
+  }
+
   // Tests change settings in place; the reference reads them live.
   rules::Policy& mutable_policy() { return policy_; }
 
  private:
+  // Interface ids are positions in the policy's (ordered) interface map.
+  static std::vector<std::string> InterfaceNames(const rules::Policy& policy) {
+    std::vector<std::string> names;
+    for (const auto& [name, interface] : policy.interfaces) {
+      names.push_back(name);
+    }
+    return names;
+  }
+  uint32_t IdOf(const rules::Interface& interface) const {
+    auto it = policy_.interfaces.find(interface.name);
+    return static_cast<uint32_t>(
+        std::distance(policy_.interfaces.begin(), it));
+  }
+
   rules::Reference reference_;
 };
+
+static_assert(PolicyTable<ReferenceTable>);
 
 }  // namespace sgate::dataplane

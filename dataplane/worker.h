@@ -1,38 +1,43 @@
 #pragma once
 
 #include <rte_cycles.h>
+#include <rte_debug.h>
 #include <rte_ethdev.h>
+#include <rte_malloc.h>
 #include <rte_mbuf.h>
 #include <rte_prefetch.h>
 
+#include <algorithm>
+#include <array>
 #include <atomic>
 #include <cstdint>
+#include <memory>
+#include <new>
+#include <utility>
 #include <vector>
 
+#include "dataplane/counter_list.h"
 #include "dataplane/enforcer.h"
 #include "dataplane/flow_snapshot.h"
 #include "dataplane/flow_table.h"
 #include "dataplane/port_pair.h"
+#include "dataplane/policy_table.h"
 #include "dataplane/published.h"
 
 namespace sgate::dataplane {
 
-// Per-port counters of one worker, for `sgatectl stats`.
-struct PortCounters {
-  uint64_t rx_packets = 0;
-  uint64_t tx_packets = 0;
-  uint64_t rx_dropped = 0;  // received here and dropped by sgate
-};
-
 // Port ids index the per-port counters; 32 ports is past any deployment of
 // a bump in the wire and keeps the array a few cache lines.
 inline constexpr uint16_t kMaxPorts = 32;
+inline constexpr uint16_t kMaxPairs = kMaxPorts / 2;
 
 // One worker lcore's loop, run to completion: for each port of each pair,
 // rx burst → Enforcer per packet → tx burst to the peer port; then a slice
 // of flow expiry and an RCU quiescent state. All state it writes is its
-// own (flow table, counters), so it takes no locks.
-template <typename Table>
+// own (flow table, counters, fragment table, listing buffers), held in the
+// object itself, so that Create puts it all on the worker's socket; it
+// takes no locks.
+template <PolicyTable Table>
 class Worker {
  public:
   // 32 packets per burst: DPDK's usual rx burst, enough to amortise the
@@ -45,15 +50,41 @@ class Worker {
   static constexpr uint32_t kExpiryBusy = 8;
   static constexpr uint32_t kExpiryIdle = 512;
 
-  Worker(uint32_t id, uint16_t queue, std::vector<PortPairIds> pairs,
-         FlowTable& flows, Published<Table>& tables,
+  // `flow_memory`: FlowTable::MemoryFor(flow_capacity) bytes (the worker
+  // does not own it). At most kMaxPairs pairs.
+  Worker(uint32_t id, uint16_t queue, const std::vector<PortPairIds>& pairs,
+         void* flow_memory, uint32_t flow_capacity, Published<Table>& tables,
          const std::atomic<bool>& stop)
       : id_(id),
         queue_(queue),
-        pairs_(std::move(pairs)),
-        enforcer_(flows, id),
+        pair_count_(static_cast<uint16_t>(pairs.size())),
+        flows_(flow_memory, flow_capacity),
+        enforcer_(flows_, id),
         tables_(tables),
-        stop_(stop) {}
+        stop_(stop) {
+    RTE_ASSERT(pairs.size() <= kMaxPairs);
+    std::copy(pairs.begin(), pairs.end(), pairs_.begin());
+  }
+
+  // Workers are freed with rte_free (Create).
+  struct Free {
+    void operator()(Worker* worker) const {
+      worker->~Worker();
+      rte_free(worker);
+    }
+  };
+  using Ptr = std::unique_ptr<Worker, Free>;
+
+  // A worker in DPDK memory on `socket`, cache-aligned: its loop touches
+  // its counters and tables on every packet, so they live beside the
+  // lcore that runs it. Null when the memory is not there.
+  template <typename... Args>
+  static Ptr Create(int socket, Args&&... args) {
+    void* memory = rte_zmalloc_socket("sgate_worker", sizeof(Worker),
+                                      RTE_CACHE_LINE_SIZE, socket);
+    if (memory == nullptr) return nullptr;
+    return Ptr(new (memory) Worker(std::forward<Args>(args)...));
+  }
 
   void Run() {
     tables_.RegisterWorker(id_);
@@ -62,13 +93,14 @@ class Worker {
       uint32_t now = static_cast<uint32_t>(rte_get_tsc_cycles() / hz);
       const Table* table = tables_.Current();
       uint32_t received = 0;
-      for (const PortPairIds& pair : pairs_) {
+      for (uint16_t p = 0; p < pair_count_; ++p) {
+        const PortPairIds& pair = pairs_[p];
         received += Poll(pair.inside, pair.outside, Side::kInside, now, *table);
         received += Poll(pair.outside, pair.inside, Side::kOutside, now, *table);
       }
-      enforcer_.flows().ExpireSome(now, received ? kExpiryBusy : kExpiryIdle);
-      snapshot_.Serve(enforcer_.flows(), now);
-      probe_.Serve(enforcer_.flows(), now);
+      flows_.ExpireSome(now, received ? kExpiryBusy : kExpiryIdle);
+      snapshot_.Serve(flows_, now);
+      probe_.Serve(flows_, now);
       tables_.Quiescent(id_);
     }
     tables_.UnregisterWorker(id_);
@@ -78,7 +110,7 @@ class Worker {
   const PortCounters& port_counters(uint16_t port) const {
     return ports_[port];
   }
-  const FlowTable& flows() { return enforcer_.flows(); }
+  const FlowTable& flows() const { return flows_; }
   FlowSnapshot& snapshot() { return snapshot_; }
   FlowProbe& probe() { return probe_; }
 
@@ -124,7 +156,9 @@ class Worker {
 
   uint32_t id_;
   uint16_t queue_;
-  std::vector<PortPairIds> pairs_;
+  uint16_t pair_count_;
+  std::array<PortPairIds, kMaxPairs> pairs_{};
+  FlowTable flows_;
   Enforcer enforcer_;
   Published<Table>& tables_;
   const std::atomic<bool>& stop_;

@@ -32,6 +32,7 @@
 #include "rules/reference.h"
 #include "rules/rule_compiler.h"
 #include "rules/rule_table.h"
+#include "tests/support/eal_environment.h"
 
 namespace sgate::rules {
 namespace {
@@ -459,14 +460,8 @@ int main(int argc, char** argv) {
   // EAL first, as every DPDK program: no hugepages or PCI needed for
   // rte_acl/rte_fib; 512-bit SIMD allowed so that AVX-512 methods can be
   // chosen; 4 GiB because the naive baselines are big.
-  std::string prefix = "--file-prefix=sgate-perf-" + std::to_string(getpid());
-  std::vector<std::string> eal = {"sgate-perf", "--no-huge", "--no-pci",
-                                  "--no-shconf", "-m", "4096",
-                                  "--force-max-simd-bitwidth=512",
-                                  "--log-level=lib.eal:error", prefix};
-  std::vector<char*> eal_argv;
-  for (std::string& a : eal) eal_argv.push_back(a.data());
-  if (rte_eal_init(static_cast<int>(eal_argv.size()), eal_argv.data()) < 0) {
+  if (!sgate::testing::InitEal(
+          {.program = "sgate-perf", .memory_mb = 4096, .simd512 = true})) {
     std::fprintf(stderr, "rte_eal_init failed\n");
     return 1;
   }

@@ -21,6 +21,7 @@
 #include "dataplane/enforcer.h"
 #include "dataplane/flow_table.h"
 #include "rules/policy_loader.h"
+#include "tests/support/eal_environment.h"
 
 namespace {
 
@@ -136,24 +137,14 @@ int main(int argc, char** argv) {
     return 2;
   }
   g_dir = argv[1];
-  std::string prefix = "--file-prefix=sgate-bench-" + std::to_string(getpid());
   // Hugepages when 2 GiB of them are free, as sgate runs: with 4 KiB pages
   // the flow table's TLB misses would dominate what this measures.
-  std::ifstream meminfo("/proc/meminfo");
-  std::string word;
-  long free_pages = 0;
-  while (meminfo >> word) {
-    if (word == "HugePages_Free:") meminfo >> free_pages;
-  }
-  bool huge = free_pages >= 1024;
+  const bool huge = sgate::testing::HugepagesFree(1024);
   std::printf("memory: %s\n", huge ? "hugepages" : "4 KiB pages (no hugepages)");
-  std::vector<std::string> eal = {"sgate-bench", huge ? "--in-memory" : "--no-huge",
-                                  "--no-pci", "-m", "2048",
-                                  "--force-max-simd-bitwidth=512",
-                                  "--log-level=lib.eal:error", prefix};
-  std::vector<char*> eal_argv;
-  for (std::string& a : eal) eal_argv.push_back(a.data());
-  if (rte_eal_init(static_cast<int>(eal_argv.size()), eal_argv.data()) < 0) {
+  if (!sgate::testing::InitEal({.program = "sgate-bench",
+                                .memory_mb = 2048,
+                                .hugepages = huge,
+                                .simd512 = true})) {
     std::fprintf(stderr, "rte_eal_init failed\n");
     return 1;
   }

@@ -33,8 +33,8 @@
 #include <string>
 #include <vector>
 
-#include "tests/dataplane/frame_builder.h"
-#include "tests/pcap_writer.h"
+#include "tests/support/frame_builder.h"
+#include "tests/support/pcap_writer.h"
 
 namespace {
 

@@ -11,37 +11,6 @@ absl::string_view DirectionName(Direction direction) {
   return direction == Direction::kIngress ? "ingress" : "egress";
 }
 
-std::string ProtocolName(int protocol) {
-  switch (protocol) {
-    case kProtocolAll:
-      return "all";
-    case kProtocolTcp:
-      return "tcp";
-    case kProtocolUdp:
-      return "udp";
-    case kProtocolIcmp:
-      return "icmp";
-    case kProtocolIcmpv6:
-      return "icmpv6";
-    default:
-      return absl::StrCat(protocol);
-  }
-}
-
-std::optional<int> ParseProtocol(absl::string_view text) {
-  std::string name = absl::AsciiStrToLower(text);
-  for (int p : {kProtocolAll, kProtocolTcp, kProtocolUdp, kProtocolIcmp,
-                kProtocolIcmpv6}) {
-    if (name == ProtocolName(p)) return p;
-  }
-  int number = 0;
-  if (absl::SimpleAtoi(name, &number) && number >= -1 && number <= 255 &&
-      name.find_first_not_of("-0123456789") == std::string::npos) {
-    return number;
-  }
-  return std::nullopt;
-}
-
 namespace {
 
 std::string AnyOr(int value) {

@@ -9,6 +9,7 @@
 
 #include "rules/diagnostics.h"
 #include "rules/ip_address.h"
+#include "rules/protocol.h"
 
 namespace sgate::rules {
 
@@ -19,25 +20,6 @@ namespace sgate::rules {
 
 enum class Direction : uint8_t { kIngress, kEgress };
 absl::string_view DirectionName(Direction direction);  // "ingress"/"egress"
-
-// IANA protocol numbers the semantics single out.
-inline constexpr int kProtocolIcmp = 1;
-inline constexpr int kProtocolTcp = 6;
-inline constexpr int kProtocolUdp = 17;
-inline constexpr int kProtocolIcmpv6 = 58;
-// `protocol: all` / `-1`: every protocol, no ports, no ICMP fields.
-inline constexpr int kProtocolAll = -1;
-
-inline bool HasPorts(int protocol) {
-  return protocol == kProtocolTcp || protocol == kProtocolUdp;
-}
-inline bool HasIcmpFields(int protocol) {
-  return protocol == kProtocolIcmp || protocol == kProtocolIcmpv6;
-}
-// "tcp", "udp", "icmp", "icmpv6", "all", or the number.
-std::string ProtocolName(int protocol);
-// The inverse, case-insensitive: a name above, "-1" (all) or "0".."255".
-std::optional<int> ParseProtocol(absl::string_view text);
 
 // An ICMP type or code in a rule: -1 matches any value.
 inline constexpr int kIcmpAny = -1;

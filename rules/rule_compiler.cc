@@ -10,6 +10,7 @@
 #include "absl/container/flat_hash_set.h"
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "rules/status_macros.h"
 
 namespace sgate::rules {
 namespace {
@@ -66,19 +67,16 @@ class Compiler {
 
   absl::StatusOr<CompiledPolicy> Run() {
     out_.unknown_interface = policy_.settings.unknown_interface;
-    if (absl::Status s = BuildGroupSets(); !s.ok()) return s;
+    SGATE_RETURN_IF_ERROR(BuildGroupSets());
     if (!options_.expand_group_members) {
-      if (absl::Status s = BuildAddressClasses(); !s.ok()) return s;
+      SGATE_RETURN_IF_ERROR(BuildAddressClasses());
     }
     for (uint32_t gs = 0; gs < out_.group_sets.size(); ++gs) {
       for (const std::string& name : out_.group_sets[gs]) {
         const SecurityGroup& group = policy_.security_groups.at(name);
         for (Direction d : {Direction::kIngress, Direction::kEgress}) {
           for (const Rule& rule : group.rules(d)) {
-            if (absl::Status s = Expand(static_cast<uint16_t>(gs), d, rule);
-                !s.ok()) {
-              return s;
-            }
+            SGATE_RETURN_IF_ERROR(Expand(static_cast<uint16_t>(gs), d, rule));
           }
         }
       }

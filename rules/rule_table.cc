@@ -18,6 +18,7 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "rules/status_macros.h"
 
 namespace sgate::rules {
 namespace {
@@ -297,13 +298,12 @@ std::optional<AclMethod> ParseAclMethod(absl::string_view name) {
 absl::StatusOr<std::unique_ptr<RuleTable>> RuleTable::Build(
     const Policy& policy, const RuleTableOptions& options) {
   auto start = std::chrono::steady_clock::now();
-  absl::StatusOr<CompiledPolicy> compiled =
-      CompilePolicy(policy, options.compile);
-  if (!compiled.ok()) return compiled.status();
+  SGATE_ASSIGN_OR_RETURN(CompiledPolicy compiled,
+                         CompilePolicy(policy, options.compile));
   double compile_seconds = std::chrono::duration<double>(
                                std::chrono::steady_clock::now() - start)
                                .count();
-  absl::StatusOr<std::unique_ptr<RuleTable>> table = Build(*compiled, options);
+  absl::StatusOr<std::unique_ptr<RuleTable>> table = Build(compiled, options);
   if (table.ok()) {
     (*table)->stats_.compile_seconds = compile_seconds;
     (*table)->stats_.build_seconds += compile_seconds;
@@ -316,9 +316,8 @@ absl::StatusOr<std::unique_ptr<RuleTable>> RuleTable::Build(
   auto start = std::chrono::steady_clock::now();
   size_t heap_before = DpdkHeapBytes();
   std::unique_ptr<RuleTable> table(new RuleTable());
-  if (absl::Status s = table->BuildFromCompiled(compiled, options); !s.ok()) {
-    return s;  // the destructor frees whatever was created
-  }
+  // On an error the destructor frees whatever was created.
+  SGATE_RETURN_IF_ERROR(table->BuildFromCompiled(compiled, options));
   RuleTableStats& st = table->stats_;
   st.memory_bytes = DpdkHeapBytes() - heap_before;
   for (int f = 0; f < 2; ++f) {
@@ -365,14 +364,10 @@ absl::Status RuleTable::BuildFromCompiled(const CompiledPolicy& compiled,
             compiled.address_class_count <= kNarrowAddressClasses;
   stats_.narrow_acl_key = narrow_;
 
-  if (absl::Status s = BuildFibs(compiled, options.socket_id); !s.ok()) {
-    return s;
-  }
+  SGATE_RETURN_IF_ERROR(BuildFibs(compiled, options.socket_id));
   for (Family f : {Family::kIPv4, Family::kIPv6}) {
     for (Direction d : {Direction::kIngress, Direction::kEgress}) {
-      if (absl::Status s = BuildAcl(compiled, f, d, options); !s.ok()) {
-        return s;
-      }
+      SGATE_RETURN_IF_ERROR(BuildAcl(compiled, f, d, options));
     }
   }
   return absl::OkStatus();
@@ -510,11 +505,8 @@ absl::Status RuleTable::BuildAcl(const CompiledPolicy& compiled, Family family,
   }
   std::string name = absl::StrCat(name_, "-acl", f == 0 ? "4" : "6",
                                   d == 0 ? "i" : "e");
-  if (absl::Status s = BuildAclContext(name, family, main, options,
-                                       acl_[f][d]);
-      !s.ok()) {
-    return s;
-  }
+  SGATE_RETURN_IF_ERROR(
+      BuildAclContext(name, family, main, options, acl_[f][d]));
   if (open.empty()) return absl::OkStatus();
   return BuildAclContext(name + "o", family, open, options, acl_open_[f][d]);
 }

@@ -11,7 +11,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "rules/policy.h"
-#include "rules/reference.h"
+#include "rules/packet_key.h"
 #include "rules/rule_compiler.h"
 
 // The DPDK objects stay opaque here so that users of the table (dataplane,
@@ -114,6 +114,10 @@ class RuleTable {
   const RuleTableStats& stats() const { return stats_; }
   const std::string& interface_name(uint32_t i) const {
     return interface_names_[i];
+  }
+  // Every interface the table knows, by the id Classification reports.
+  const std::vector<std::string>& interface_names() const {
+    return interface_names_;
   }
 
  private:

@@ -32,12 +32,14 @@ uint8_t UntrackedFlows::Bit(Family family, Direction direction,
   return static_cast<uint8_t>(1u << index);
 }
 
-UntrackedFlows::UntrackedFlows(const Policy& policy)
-    : rule_to_all_(policy.rules().size()) {
+UntrackedFlows::UntrackedFlows(const Policy& policy,
+                               const std::vector<std::string>& interfaces)
+    : rule_to_all_(policy.rules().size()), open_(interfaces.size()) {
   for (uint32_t id = 0; id < policy.rules().size(); ++id) {
     rule_to_all_[id] = ToAllFamilies(policy, policy.rule(id));
   }
-  for (const auto& [name, interface] : policy.interfaces) {
+  for (size_t i = 0; i < interfaces.size(); ++i) {
+    const Interface& interface = policy.interfaces.at(interfaces[i]);
     uint8_t open = 0;
     for (const std::string& group_name : interface.security_groups) {
       const SecurityGroup& group = policy.security_groups.at(group_name);
@@ -47,7 +49,7 @@ UntrackedFlows::UntrackedFlows(const Policy& policy)
           uint8_t families = rule_to_all_[rule.id];
           for (Family f : {Family::kIPv4, Family::kIPv6}) {
             if (!(families & (1u << static_cast<int>(f)))) continue;
-            for (int protocol : {kProtocolTcp, kProtocolUdp}) {
+            for (int protocol : {int{kProtocolTcp}, int{kProtocolUdp}}) {
               if (rule.protocol == kProtocolAll || rule.protocol == protocol) {
                 open |= Bit(f, d, protocol);
               }
@@ -56,23 +58,22 @@ UntrackedFlows::UntrackedFlows(const Policy& policy)
         }
       }
     }
-    open_[name] = open;
+    open_[i] = open;
   }
 }
 
-bool UntrackedFlows::IsUntracked(const std::string& interface,
-                                 Direction direction, Family family,
-                                 int protocol, uint32_t rule_id) const {
+bool UntrackedFlows::IsUntracked(uint32_t interface, Direction direction,
+                                 Family family, int protocol,
+                                 uint32_t rule_id) const {
   if (protocol != kProtocolTcp && protocol != kProtocolUdp) return false;
   if (rule_id >= rule_to_all_.size() ||
       !(rule_to_all_[rule_id] & (1u << static_cast<int>(family)))) {
     return false;
   }
-  auto it = open_.find(interface);
-  if (it == open_.end()) return false;
+  if (interface >= open_.size()) return false;
   Direction other = direction == Direction::kIngress ? Direction::kEgress
                                                      : Direction::kIngress;
-  return (it->second & Bit(family, other, protocol)) != 0;
+  return (open_[interface] & Bit(family, other, protocol)) != 0;
 }
 
 }  // namespace sgate::rules

@@ -1,7 +1,6 @@
 #pragma once
 
 #include <cstdint>
-#include <map>
 #include <string>
 #include <vector>
 
@@ -14,20 +13,24 @@ namespace sgate::rules {
 // whose other direction also allows that protocol on all ports to
 // 0.0.0.0/0 (::/0), is not tracked. Such a flow is re-checked after every
 // reload, so removing the rule cuts it at once. ICMP is always tracked.
-// Computed once per policy; answering is a few table look-ups.
+// Computed once per published table, for the interfaces it knows by id;
+// answering is two array loads, cheap enough for every new TCP/UDP flow.
 class UntrackedFlows {
  public:
-  explicit UntrackedFlows(const Policy& policy);
+  // `interfaces`: interface names (of `policy`), indexed by the id the
+  // table's classifier reports for them.
+  UntrackedFlows(const Policy& policy,
+                 const std::vector<std::string>& interfaces);
 
-  bool IsUntracked(const std::string& interface, Direction direction,
-                   Family family, int protocol, uint32_t rule_id) const;
+  bool IsUntracked(uint32_t interface, Direction direction, Family family,
+                   int protocol, uint32_t rule_id) const;
 
  private:
   // Bit for (family, direction, tcp or udp).
   static uint8_t Bit(Family family, Direction direction, int protocol);
 
-  std::vector<uint8_t> rule_to_all_;     // per rule id: bit per family
-  std::map<std::string, uint8_t> open_;  // per interface: Bit()s
+  std::vector<uint8_t> rule_to_all_;  // per rule id: bit per family
+  std::vector<uint8_t> open_;         // per interface id: Bit()s
 };
 
 }  // namespace sgate::rules

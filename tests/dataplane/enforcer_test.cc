@@ -9,7 +9,7 @@
 #include <random>
 #include <vector>
 
-#include "tests/dataplane/frame_builder.h"
+#include "tests/support/frame_builder.h"
 
 namespace sgate::dataplane {
 namespace {

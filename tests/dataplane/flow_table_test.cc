@@ -30,7 +30,7 @@ class TestTable {
 
 FlowKey Key(uint32_t n, uint8_t protocol = 6) {
   FlowKey key;
-  key.family = 4;
+  key.family = rules::Family::kIPv4;
   key.protocol = protocol;
   key.local = {198, 51, 100, 10};
   key.remote = {203, 0, 113, static_cast<uint8_t>(n)};

@@ -6,7 +6,7 @@
 #include <cstdlib>
 #include <random>
 
-#include "tests/dataplane/frame_builder.h"
+#include "tests/support/frame_builder.h"
 
 namespace sgate::dataplane {
 namespace {
@@ -95,7 +95,7 @@ TEST(PacketParserTest, DropsMalformedFramesWithTheirReason) {
     SCOPED_TRACE(c.description);
     ParsedPacket p;
     EXPECT_EQ(Parse(c.frame.Build(), &p), c.expected)
-        << ParseErrorName(Parse(c.frame.Build(), &p));
+        << DropReasonName(Parse(c.frame.Build(), &p));
   }
 }
 
@@ -108,7 +108,7 @@ TEST(PacketParserTest, Ipv4Tcp) {
                   &p),
             ParseError::kNone);
   EXPECT_EQ(p.kind, FrameKind::kIp);
-  EXPECT_EQ(p.family, 4);
+  EXPECT_EQ(p.family, rules::Family::kIPv4);
   EXPECT_EQ(p.protocol, 6);
   EXPECT_EQ(p.src, Address("203.0.113.5"));
   EXPECT_EQ(p.dst, Address("198.51.100.10"));
@@ -299,7 +299,7 @@ TEST(PacketParserTest, IcmpErrorsQuoteTheOffendingPacket) {
                       .Build(),
                   &p),
             ParseError::kNone);
-  EXPECT_TRUE(IsIcmpError(4, p.icmp_type));
+  EXPECT_TRUE(rules::IsIcmpError(rules::Family::kIPv4, p.icmp_type));
   ASSERT_TRUE(p.has_quote);
   EXPECT_EQ(p.quote.src, Address("198.51.100.10"));
   EXPECT_EQ(p.quote.dst, Address("203.0.113.5"));

@@ -5,7 +5,7 @@
 #include <rte_ethdev.h>
 #include <rte_mbuf.h>
 
-#include "tests/eal_environment.h"
+#include "tests/support/eal_environment.h"
 
 namespace sgate::dataplane {
 namespace {
@@ -17,7 +17,7 @@ class PortTest : public ::testing::Test {
   static void SetUpTestSuite() {
     // Port 0: net_null, 1024 queues. Port 1: net_ring, no RSS.
     ASSERT_TRUE(sgate::testing::InitEal(
-        {"--vdev", "net_null0", "--vdev", "net_ring0"}));
+        {.extra = {"--vdev", "net_null0", "--vdev", "net_ring0"}}));
     pool_ = rte_pktmbuf_pool_create("port_test", 4096, 0, 0,
                                     RTE_MBUF_DEFAULT_BUF_SIZE, SOCKET_ID_ANY);
     ASSERT_NE(pool_, nullptr);

@@ -7,7 +7,7 @@
 #include <thread>
 #include <vector>
 
-#include "tests/eal_environment.h"
+#include "tests/support/eal_environment.h"
 
 namespace sgate::dataplane {
 namespace {

@@ -24,6 +24,15 @@ TEST(RuleCountersTest, WorkersWriteSeparateCacheLines) {
   counters.Add(1, 0);
   EXPECT_EQ(counters.Admitted(2), 1u);
   EXPECT_EQ(counters.Admitted(0), 1u);
+  // Each slice starts a cache line, whatever the allocator's alignment.
+  for (uint32_t worker : {0u, 1u}) {
+    EXPECT_EQ(reinterpret_cast<uintptr_t>(counters.slice(worker)) %
+                  RuleCounters::kCacheLine,
+              0u);
+  }
+  EXPECT_GE(reinterpret_cast<uintptr_t>(counters.slice(1)) -
+                reinterpret_cast<uintptr_t>(counters.slice(0)),
+            RuleCounters::kCacheLine);
 }
 
 }  // namespace

@@ -17,7 +17,7 @@
 #include "rules/policy_loader.h"
 #include "rules/reference.h"
 #include "rules/rule_table.h"
-#include "tests/eal_environment.h"
+#include "tests/support/eal_environment.h"
 
 namespace sgate::rules {
 namespace {
@@ -413,7 +413,7 @@ std::string Compare(const RuleTable& table, const Verdict& want,
 class ClassifierPropertyTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    ASSERT_TRUE(testing::InitEal({"--force-max-simd-bitwidth=512"}));
+    ASSERT_TRUE(testing::InitEal({.simd512 = true}));
   }
 };
 

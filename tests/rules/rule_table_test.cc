@@ -14,7 +14,7 @@
 #include "gtest/gtest.h"
 #include "rules/policy_loader.h"
 #include "rules/reference.h"
-#include "tests/eal_environment.h"
+#include "tests/support/eal_environment.h"
 
 namespace sgate::rules {
 namespace {
@@ -233,7 +233,7 @@ std::vector<Fixture> Fixtures() {
 class RuleTableTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    ASSERT_TRUE(testing::InitEal({"--force-max-simd-bitwidth=512"}));
+    ASSERT_TRUE(testing::InitEal({.simd512 = true}));
   }
 
   static Policy LoadOrDie(const std::string& yaml) {

@@ -38,27 +38,30 @@ uint32_t RuleId(const Policy& p, const std::string& group, uint32_t index) {
 TEST(UntrackedFlowsTest, AwsDefinition) {
   absl::StatusOr<Policy> policy = LoadPolicyString(kPolicy);
   ASSERT_TRUE(policy.ok()) << policy.status();
-  UntrackedFlows u(*policy);
+  // Interface ids are positions in this list, as a table's classifier
+  // reports them.
+  UntrackedFlows u(*policy, {"eni-open", "eni-narrow", "eni-sub"});
+  const uint32_t eni_open = 0, eni_narrow = 1, eni_sub = 2;
   const Direction in = Direction::kIngress;
-  EXPECT_TRUE(u.IsUntracked("eni-open", in, Family::kIPv4, kProtocolTcp,
+  EXPECT_TRUE(u.IsUntracked(eni_open, in, Family::kIPv4, kProtocolTcp,
                             RuleId(*policy, "sg-open", 0)));
-  EXPECT_TRUE(u.IsUntracked("eni-open", in, Family::kIPv6, kProtocolTcp,
+  EXPECT_TRUE(u.IsUntracked(eni_open, in, Family::kIPv6, kProtocolTcp,
                             RuleId(*policy, "sg-open", 0)));
-  EXPECT_TRUE(u.IsUntracked("eni-open", in, Family::kIPv4, kProtocolUdp,
+  EXPECT_TRUE(u.IsUntracked(eni_open, in, Family::kIPv4, kProtocolUdp,
                             RuleId(*policy, "sg-open", 1)));
   // ICMP is always tracked.
-  EXPECT_FALSE(u.IsUntracked("eni-open", in, Family::kIPv4, kProtocolIcmp,
+  EXPECT_FALSE(u.IsUntracked(eni_open, in, Family::kIPv4, kProtocolIcmp,
                              RuleId(*policy, "sg-open", 2)));
   // The other direction allows only one port.
-  EXPECT_FALSE(u.IsUntracked("eni-narrow", in, Family::kIPv4, kProtocolTcp,
+  EXPECT_FALSE(u.IsUntracked(eni_narrow, in, Family::kIPv4, kProtocolTcp,
                              RuleId(*policy, "sg-narrow", 0)));
   // The admitting rule is not open to everyone.
-  EXPECT_FALSE(u.IsUntracked("eni-sub", in, Family::kIPv4, kProtocolTcp,
+  EXPECT_FALSE(u.IsUntracked(eni_sub, in, Family::kIPv4, kProtocolTcp,
                              RuleId(*policy, "sg-sub", 0)));
   // Egress flows of eni-open: the default egress rule is /0 on all ports
   // and ingress allows tcp 80 only, not all ports: tracked.
   uint32_t egress = policy->security_groups.at("sg-open").egress.at(0).id;
-  EXPECT_FALSE(u.IsUntracked("eni-open", Direction::kEgress, Family::kIPv4,
+  EXPECT_FALSE(u.IsUntracked(eni_open, Direction::kEgress, Family::kIPv4,
                              kProtocolTcp, egress));
 }
 

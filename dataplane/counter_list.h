@@ -1,0 +1,155 @@
+#pragma once
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <iterator>
+
+#include "dataplane/drop_reason.h"
+#include "dataplane/flow_table.h"
+
+namespace sgate::dataplane {
+
+// Every counter sgate reports, described once. A worker keeps its own
+// counters as plain structs (plain increments, no atomics); the control
+// thread sums them into CounterValues, in kCounterList order, and every
+// report — the stats JSON, `sgatectl stats`, DPDK telemetry, the exit
+// totals — is derived from kCounterList and those values. Adding a counter
+// is one line in its X list (and the increment).
+
+enum class CounterSection : uint8_t {
+  kPackets,  // top level of the stats: received, forwarded, ...
+  kDrops,    // "drops": one per DropReason
+  kFlows,    // "flows": the flow tables
+};
+enum class CounterKind : uint8_t {
+  kCounter,  // only grows
+  kGauge,    // goes up and down (flows active)
+};
+
+// The per-worker packet counters besides drops: X(member, kind, "help"),
+// the member also being the stable JSON name.
+#define SGATE_PACKET_COUNTERS(X)                                            \
+  X(received, kCounter, "frames received on the ports of every pair")       \
+  X(forwarded, kCounter, "frames sent on to the peer port")                 \
+  X(icmp_errors_of_flows, kCounter,                                         \
+    "ICMP errors passed because they quote a tracked flow")                 \
+  X(unknown_interface_passed, kCounter,                                     \
+    "packets for no enforced interface, passed (unknown_interface: pass)")
+
+// Per-worker packet counters, on a cache line of their own so that the
+// control thread's reads never share a line another worker writes.
+struct alignas(64) EnforcerCounters {
+#define SGATE_COUNTER_MEMBER(member, kind, help) uint64_t member = 0;
+  SGATE_PACKET_COUNTERS(SGATE_COUNTER_MEMBER)
+#undef SGATE_COUNTER_MEMBER
+  uint64_t drops[kDropReasonCount] = {};  // by DropReason; [0] unused
+};
+
+struct CounterInfo {
+  const char* name;  // stable: the key within its section
+  CounterSection section;
+  CounterKind kind;
+  const char* help;
+};
+
+namespace internal {
+constexpr auto MakeCounterList() {
+  constexpr size_t kPackets = 0
+#define SGATE_COUNT_ONE(...) +1
+      SGATE_PACKET_COUNTERS(SGATE_COUNT_ONE);
+  constexpr size_t kFlows = 0 SGATE_FLOW_COUNTERS(SGATE_COUNT_ONE);
+#undef SGATE_COUNT_ONE
+  constexpr size_t kDrops = kDropReasonCount - kFirstDropReason;
+  std::array<CounterInfo, kPackets + kDrops + kFlows> list{};
+  size_t i = 0;
+#define SGATE_PACKET_INFO(member, kind, help) \
+  list[i++] = {#member, CounterSection::kPackets, CounterKind::kind, help};
+  SGATE_PACKET_COUNTERS(SGATE_PACKET_INFO)
+#undef SGATE_PACKET_INFO
+#define SGATE_DROP_INFO(enumerator, name, help) \
+  list[i++] = {name, CounterSection::kDrops, CounterKind::kCounter, help};
+  SGATE_DROP_REASONS(SGATE_DROP_INFO)
+#undef SGATE_DROP_INFO
+#define SGATE_FLOW_INFO(member, kind, help) \
+  list[i++] = {#member, CounterSection::kFlows, CounterKind::kind, help};
+  SGATE_FLOW_COUNTERS(SGATE_FLOW_INFO)
+#undef SGATE_FLOW_INFO
+  return list;
+}
+}  // namespace internal
+
+// Packets, then drops (in DropReason order), then flows.
+inline constexpr auto kCounterList = internal::MakeCounterList();
+inline constexpr size_t kCounterCount = kCounterList.size();
+using CounterValues = std::array<uint64_t, kCounterCount>;
+// Reports open one object per section: a section's counters are adjacent.
+static_assert([] {
+  for (size_t i = 1; i < kCounterCount; ++i) {
+    if (kCounterList[i].section < kCounterList[i - 1].section) return false;
+  }
+  return true;
+}());
+
+// Adds one worker's counters to `sum`, in kCounterList order.
+inline void AddWorkerCounters(const EnforcerCounters& packets,
+                              const FlowTable::Counters& flows,
+                              CounterValues& sum) {
+  size_t i = 0;
+#define SGATE_ADD_PACKETS(member, kind, help) sum[i++] += packets.member;
+  SGATE_PACKET_COUNTERS(SGATE_ADD_PACKETS)
+#undef SGATE_ADD_PACKETS
+  for (int r = kFirstDropReason; r < kDropReasonCount; ++r) {
+    sum[i++] += packets.drops[r];
+  }
+#define SGATE_ADD_FLOWS(member, kind, help) sum[i++] += flows.member;
+  SGATE_FLOW_COUNTERS(SGATE_ADD_FLOWS)
+#undef SGATE_ADD_FLOWS
+}
+
+// The index of counter `name` of `section` in kCounterList, or
+// kCounterCount. For tests and tools that want one value.
+constexpr size_t CounterIndex(CounterSection section, const char* name) {
+  for (size_t i = 0; i < kCounterCount; ++i) {
+    if (kCounterList[i].section != section) continue;
+    const char* a = kCounterList[i].name;
+    const char* b = name;
+    while (*a != '\0' && *a == *b) ++a, ++b;
+    if (*a == *b) return i;
+  }
+  return kCounterCount;
+}
+
+// Per-port counters of one worker: X(member, kind, "help").
+#define SGATE_PORT_COUNTERS(X)                                       \
+  X(rx_packets, kCounter, "frames received on the port")             \
+  X(tx_packets, kCounter, "frames sent on the port")                 \
+  X(rx_dropped, kCounter, "frames received on the port and dropped")
+
+struct PortCounters {
+#define SGATE_COUNTER_MEMBER(member, kind, help) uint64_t member = 0;
+  SGATE_PORT_COUNTERS(SGATE_COUNTER_MEMBER)
+#undef SGATE_COUNTER_MEMBER
+};
+
+struct PortCounterInfo {
+  const char* name;
+  CounterKind kind;
+  const char* help;
+};
+inline constexpr PortCounterInfo kPortCounterList[] = {
+#define SGATE_PORT_INFO(member, kind, help) {#member, CounterKind::kind, help},
+    SGATE_PORT_COUNTERS(SGATE_PORT_INFO)
+#undef SGATE_PORT_INFO
+};
+inline constexpr size_t kPortCounterCount = std::size(kPortCounterList);
+using PortCounterValues = std::array<uint64_t, kPortCounterCount>;
+
+inline void AddPortCounters(const PortCounters& port, PortCounterValues& sum) {
+  size_t i = 0;
+#define SGATE_ADD_MEMBER(member, kind, help) sum[i++] += port.member;
+  SGATE_PORT_COUNTERS(SGATE_ADD_MEMBER)
+#undef SGATE_ADD_MEMBER
+}
+
+}  // namespace sgate::dataplane
