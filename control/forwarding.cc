@@ -82,8 +82,10 @@ absl::Status Forwarding::Start(
   }
   uint32_t mbufs = config.mbufs ? config.mbufs
                                 : MbufCount(ports.size(), workers);
+  uint16_t mbuf_size = static_cast<uint16_t>(
+      config.mbuf_size ? config.mbuf_size : RTE_MBUF_DEFAULT_BUF_SIZE);
   pool_ = rte_pktmbuf_pool_create("sgate_mbufs", mbufs, kMbufCache, 0,
-                                  RTE_MBUF_DEFAULT_BUF_SIZE, rte_socket_id());
+                                  mbuf_size, rte_socket_id());
   if (pool_ == nullptr) {
     return absl::ResourceExhaustedError(absl::StrCat(
         "cannot allocate the mbuf pool: ", rte_strerror(rte_errno),

@@ -22,6 +22,8 @@ struct ForwardingConfig {
   std::vector<dataplane::PortPairIds> pairs;
   // Mbufs in the pool; 0: enough for every descriptor (MbufCount).
   uint32_t mbufs = 0;
+  // Each mbuf's data room, headroom included; 0: RTE_MBUF_DEFAULT_BUF_SIZE.
+  uint32_t mbuf_size = 0;
   // Spread connections over the workers' queues with RSS; off when the
   // ports' queues are already split by connection.
   bool rss = true;

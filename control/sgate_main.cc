@@ -62,6 +62,7 @@ class Sgate final : public DataplaneView {
     const rules::Settings& settings = publisher_.Live()->policy().settings;
     SGATE_RETURN_IF_ERROR(forwarding_.Start(
         {.pairs = options_.pairs, .mbufs = options_.mbufs,
+         .mbuf_size = options_.mbuf_size,
          .rss = !options_.no_rss, .max_flows = settings.max_flows},
         publisher_.tables(), g_stop));
     RegisterTelemetry();

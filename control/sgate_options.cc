@@ -36,7 +36,7 @@ absl::StatusOr<SgateOptions> ParseSgateOptions(
     }
     if (arg != "--policy" && arg != "--pair" && arg != "--node" &&
         arg != "--control" && arg != "--stats-interval" &&
-        arg != "--aws-json" && arg != "--mbufs") {
+        arg != "--aws-json" && arg != "--mbufs" && arg != "--mbuf-size") {
       return Usage(absl::StrCat("unknown option '", arg, "'"));
     }
     if (i + 1 == args.size()) return Usage(absl::StrCat(arg, " needs a value"));
@@ -63,6 +63,15 @@ absl::StatusOr<SgateOptions> ParseSgateOptions(
       if (!absl::SimpleAtoi(value, &options.mbufs) || options.mbufs == 0) {
         return Usage(absl::StrCat("--mbufs expects a positive count, got '",
                                   value, "'"));
+      }
+    } else if (arg == "--mbuf-size") {
+      // Room for the headroom and at least a minimum frame; an mbuf's
+      // data length is 16 bits.
+      if (!absl::SimpleAtoi(value, &options.mbuf_size) ||
+          options.mbuf_size < kMinMbufSize || options.mbuf_size > 65535) {
+        return Usage(absl::StrCat("--mbuf-size expects bytes from ",
+                                  kMinMbufSize, " to 65535, got '", value,
+                                  "'"));
       }
     } else {  // --pair
       std::vector<absl::string_view> ports = absl::StrSplit(value, ':');

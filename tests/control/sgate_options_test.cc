@@ -20,6 +20,7 @@ TEST(SgateOptionsTest, Defaults) {
   EXPECT_EQ(o->stats_interval_ms, 0u);
   EXPECT_FALSE(o->watch);
   EXPECT_EQ(o->mbufs, 0u);
+  EXPECT_EQ(o->mbuf_size, 0u);
   EXPECT_FALSE(o->no_rss);
   EXPECT_FALSE(o->aws_json_path.has_value());
 }
@@ -28,7 +29,8 @@ TEST(SgateOptionsTest, Everything) {
   absl::StatusOr<SgateOptions> o = ParseSgateOptions(
       {"--policy", "p.yaml", "--pair", "2:3", "--pair", "1:0", "--node",
        "host-b", "--control", "/tmp/s.sock", "--stats-interval", "5",
-       "--aws-json", "g.json", "--watch", "--mbufs", "4096", "--no-rss"});
+       "--aws-json", "g.json", "--watch", "--mbufs", "4096", "--mbuf-size", "256",
+       "--no-rss"});
   ASSERT_TRUE(o.ok()) << o.status();
   ASSERT_EQ(o->pairs.size(), 2u);
   EXPECT_EQ(o->pairs[0].inside, 2);
@@ -39,6 +41,7 @@ TEST(SgateOptionsTest, Everything) {
   EXPECT_EQ(o->control_path, "/tmp/s.sock");
   EXPECT_EQ(o->stats_interval_ms, 5000u);
   EXPECT_EQ(o->mbufs, 4096u);
+  EXPECT_EQ(o->mbuf_size, 256u);
   EXPECT_TRUE(o->no_rss);
   EXPECT_EQ(*o->aws_json_path, "g.json");
   EXPECT_TRUE(o->watch);
@@ -69,6 +72,8 @@ TEST(SgateOptionsTest, Errors) {
       {{"--policy", "p", "--stats-interval", "0.001"}, "expects seconds"},
       {{"--policy", "p", "--stats-interval", "-1"}, "expects seconds"},
       {{"--policy", "p", "--mbufs", "0"}, "--mbufs expects a positive"},
+      {{"--policy", "p", "--mbuf-size", "100"}, "--mbuf-size expects bytes"},
+      {{"--policy", "p", "--mbuf-size", "70000"}, "--mbuf-size expects bytes"},
       {{"--policy", "p", "--verbose"}, "unknown option '--verbose'"},
   };
   for (const Case& c : cases) {
