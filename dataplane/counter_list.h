@@ -35,7 +35,10 @@ enum class CounterKind : uint8_t {
   X(icmp_errors_of_flows, kCounter,                                         \
     "ICMP errors passed because they quote a tracked flow")                 \
   X(unknown_interface_passed, kCounter,                                     \
-    "packets for no enforced interface, passed (unknown_interface: pass)")
+    "packets for no enforced interface, passed (unknown_interface: pass)")   \
+  X(classified, kCounter,                                                   \
+    "packets the rules decided: no tracked flow of theirs, or its re-check " \
+    "after a reload (a packet of a tracked flow is not looked up)")
 
 // Per-worker packet counters, on a cache line of their own so that the
 // control thread's reads never share a line another worker writes.

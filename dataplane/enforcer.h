@@ -219,6 +219,7 @@ Verdict Enforcer::ProcessFlow(const ParsedPacket& p, const FlowKey& key,
     if (flow->generation != table.generation() &&
         (flow->untracked || table.revalidate_on_change()) &&
         (from_opener || !rules::HasIcmpFields(p.protocol))) {
+      ++counters_.classified;
       ClassifyResult recheck = table.Classify(OpenerKeyOf(*flow, p));
       if (!recheck.interface_known || !recheck.allowed) {
         flows_.Remove(flow);
@@ -234,6 +235,7 @@ Verdict Enforcer::ProcessFlow(const ParsedPacket& p, const FlowKey& key,
     flow->bytes[direction] += length;
     return Forward();
   }
+  ++counters_.classified;
   ClassifyResult result =
       classified ? *classified : table.Classify(PacketKeyOf(p, ingress));
   if (!result.interface_known) {

@@ -330,6 +330,56 @@ TEST_F(EnforcerTest, TrackedFlowsOutliveTheirRule) {
               DropReason::kNoRuleMatched);
 }
 
+// A SYN re-sent on a flow that exists (a retransmission, a replayed
+// capture, a port reused after the FIN exchange) is a packet of that flow:
+// the flow table decides it, the rules are not asked again. The check:
+// each packet meets a table of the same generation whose rules would now
+// refuse the SYN, and the `classified` counter says how many packets the
+// rules decided.
+TEST_F(EnforcerTest, ASynOnAnExistingFlowIsDecidedByTheFlow) {
+  ReferenceTable no_http(WithoutHttp(false, false), "", /*generation=*/1);
+  auto in = [&](uint8_t flags) {
+    std::vector<uint8_t> f = V4(kFar, kWeb).Tcp(40000, 80, flags).Build();
+    return enforcer_.Process(f.data(), f.size(), Side::kOutside, now_,
+                             no_http);
+  };
+  auto out = [&](uint8_t flags) {
+    std::vector<uint8_t> f = V4(kWeb, kFar).Tcp(80, 40000, flags).Build();
+    return enforcer_.Process(f.data(), f.size(), Side::kInside, now_,
+                             no_http);
+  };
+  auto state = [&] {
+    FlowState s = FlowState::kOther;
+    flows_.ForEach(now_, [&](const FlowEntry& e) { s = e.state; });
+    return s;
+  };
+  EXPECT_FORWARD(In(V4(kFar, kWeb).Tcp(40000, 80, kSyn)));  // http allowed
+  EXPECT_EQ(enforcer_.counters().classified, 1u);
+  EXPECT_FORWARD(out(kSyn | kAck));
+  EXPECT_FORWARD(in(kAck));
+  EXPECT_EQ(state(), FlowState::kTcpEstablished);
+  // Retransmitted SYNs on the established flow: forwarded by the flow.
+  EXPECT_FORWARD(in(kSyn));
+  EXPECT_FORWARD(in(kSyn));
+  EXPECT_EQ(state(), FlowState::kTcpEstablished);
+  // The FIN exchange closes it; a SYN on the closed 5-tuple starts the
+  // handshake again on the same entry.
+  EXPECT_FORWARD(out(kFin | kAck));
+  EXPECT_FORWARD(in(kFin | kAck));
+  EXPECT_FORWARD(out(kAck));
+  EXPECT_EQ(state(), FlowState::kTcpClosed);
+  EXPECT_FORWARD(in(kSyn));
+  EXPECT_EQ(state(), FlowState::kTcpSynSent);
+  EXPECT_EQ(enforcer_.counters().classified, 1u);
+  EXPECT_EQ(flows_.counters().created, 1u);
+  // A SYN of a new 5-tuple is classified, and these rules refuse it.
+  std::vector<uint8_t> other = V4(kFar, kWeb).Tcp(40001, 80, kSyn).Build();
+  EXPECT_DROP(enforcer_.Process(other.data(), other.size(), Side::kOutside,
+                                now_, no_http),
+              DropReason::kNoRuleMatched);
+  EXPECT_EQ(enforcer_.counters().classified, 2u);
+}
+
 TEST_F(EnforcerTest, RevalidateOnChangeCutsFlowsTheRulesNoLongerAllow) {
   EXPECT_FORWARD(In(V4(kFar, kWeb).Tcp(40000, 80, kSyn)));
   EXPECT_FORWARD(Out(V4(kWeb, kNeighbour).Udp(33333, 53)));  // still allowed
