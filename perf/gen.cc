@@ -19,6 +19,31 @@
 //   deny-mix                  est-1k interleaved frame by frame with frames
 //                             no rule allows (tcp 23 in, udp 25 out): 50%
 //   imix                      est-1k with frame sizes 64/570/1518 in 7:4:1
+//   conversations-1k, -100k, -1m
+//                             whole TCP connections to port 80, ten frames
+//                             each: SYN, SYN-ACK, ACK, data both ways (a
+//                             server greeting, a request, a response), an
+//                             ACK, FIN-ACK from each side, the last ACK.
+//                             Replayed forever, so every pass re-sends the
+//                             handshake on a flow that exists (closed by
+//                             the last pass's FINs: port reuse)
+//   conversations-mixed-1k, -100k, -1m
+//                             the same flows, one in two such a TCP
+//                             connection, one in four a UDP exchange (five
+//                             queries to port 53 and their answers), one
+//                             in four a ping (five echo requests and
+//                             replies): TCP, UDP and ICMP flows side by side
+//
+// Conversations are laid out step-major, as a capture of many concurrent
+// connections is: a pass holds the first frame of every flow, then the
+// second of every flow, and so on. Each direction carries five frames per
+// flow, the client's in outside-q*.pcap, the server's in inside-q*.pcap;
+// the two ports replay in step, the server's capture lagging by half a
+// step (half the flows), so that each frame reaches sgate after the one it
+// answers, a long round trip later. No two frames of a flow come close
+// together: at 100 k flows and more, a flow's state has left the caches
+// by its next frame, as with clients across the internet. (The est
+// profiles put a flow's request and reply in the same pair of bursts.)
 //
 // The policy: 16 server interfaces (198.51.100.1-16, 2001:db8:1::1-16)
 // share every group. sg-perf-0 holds the rules the profile's traffic
@@ -51,7 +76,12 @@ struct Profile {
   bool new_flows = false;
   bool deny_mix = false;
   bool imix = false;
+  // Conversations (below): kConversationSteps frames per flow each way.
+  bool conversations = false;
+  bool mixed = false;  // TCP, UDP and ICMP conversations
 };
+
+constexpr int kConversationSteps = 5;  // frames per flow in each direction
 
 const Profile kProfiles[] = {
     {"est-1k", 1000},
@@ -61,6 +91,14 @@ const Profile kProfiles[] = {
     {"new-flows", 1'000'000, false, true},
     {"deny-mix", 1000, false, false, true},
     {"imix", 1000, false, false, false, true},
+    {"conversations-1k", 1000, false, false, false, false, true},
+    {"conversations-100k", 100'000, false, false, false, false, true},
+    {"conversations-1m", 1'000'000, false, false, false, false, true},
+    {"conversations-mixed-1k", 1000, false, false, false, false, true, true},
+    {"conversations-mixed-100k", 100'000, false, false, false, false, true,
+     true},
+    {"conversations-mixed-1m", 1'000'000, false, false, false, false, true,
+     true},
 };
 
 std::string Server(const Profile& p, int f) {
@@ -137,6 +175,78 @@ std::vector<uint8_t> DeniedOut(const Profile& p, int f) {
                64);
 }
 
+// Conversations. TCP flags beyond the frame builder's: PSH marks data.
+constexpr uint8_t kPsh = 0x08;
+constexpr uint16_t kEchoRequest = 8, kEchoReply = 0;
+enum class ConversationKind { kTcp, kUdp, kPing };
+
+ConversationKind KindOf(const Profile& p, int f) {
+  if (!p.mixed || f % 4 < 2) return ConversationKind::kTcp;
+  return f % 4 == 2 ? ConversationKind::kUdp : ConversationKind::kPing;
+}
+
+// Frame `step` (0-4) of flow f's conversation, from the client (outside)
+// or from the server (inside). In time order, a TCP connection is
+// c0 SYN, s0 SYN-ACK, c1 ACK, s1 greeting, c2 request, s2 response,
+// c3 ACK, s3 FIN (the server closes), c4 FIN-ACK, s4 the last ACK. Data
+// frames carry 6 bytes, which still fit the 64-byte minimum frame.
+std::vector<uint8_t> ConversationFrame(const Profile& p, int f, int step,
+                                       bool from_client) {
+  using sgate::testing::kAck;
+  using sgate::testing::kFin;
+  using sgate::testing::kSyn;
+  FrameBuilder b = from_client ? Ip(p, Client(p, f), Server(p, f))
+                               : Ip(p, Server(p, f), Client(p, f));
+  uint16_t client_port = ClientPort(p, f);
+  switch (KindOf(p, f)) {
+    case ConversationKind::kTcp: {
+      static constexpr uint8_t kClient[kConversationSteps] = {
+          kSyn, kAck, kPsh | kAck, kAck, kFin | kAck};
+      static constexpr uint8_t kServer[kConversationSteps] = {
+          kSyn | kAck, kPsh | kAck, kPsh | kAck, kFin | kAck, kAck};
+      uint8_t flags = (from_client ? kClient : kServer)[step];
+      if (from_client) {
+        b.Tcp(client_port, 80, flags);
+      } else {
+        b.Tcp(80, client_port, flags);
+      }
+      if (flags & kPsh) b.Payload(6);
+      break;
+    }
+    case ConversationKind::kUdp:
+      if (from_client) {
+        b.Udp(client_port, 53);
+      } else {
+        b.Udp(53, client_port);
+      }
+      break;
+    case ConversationKind::kPing:
+      // The echo id tells the client's pings apart, as ports do.
+      b.Icmp(from_client ? kEchoRequest : kEchoReply, 0,
+             uint32_t{client_port} << 16 | static_cast<uint32_t>(step));
+      break;
+  }
+  return Sized(b, 64);
+}
+
+// Writes queue q's two captures of a conversations profile: flows f with
+// f % queues == q, step-major, the server's capture lagging by half a
+// step.
+void WriteConversations(const Profile& p, int q, int queues,
+                        PcapWriter& outside, PcapWriter& inside) {
+  int flows = (p.flows - q + queues - 1) / queues;
+  int64_t frames = int64_t{flows} * kConversationSteps;
+  int64_t lag = flows / 2;
+  auto frame = [&](int64_t n, bool from_client) {
+    int f = static_cast<int>(n % flows) * queues + q;
+    return ConversationFrame(p, f, static_cast<int>(n / flows), from_client);
+  };
+  for (int64_t n = 0; n < frames; ++n) {
+    outside.Write(frame(n, true));
+    inside.Write(frame((n - lag + frames) % frames, false));
+  }
+}
+
 // A ClassBench-like filler rule that none of the profiles' frames match:
 // destination ports from 10000 up, remotes of /8 to /32.
 std::string FillerRule(std::mt19937& rng, bool ipv6) {
@@ -186,6 +296,8 @@ void WritePolicy(const Profile& p, int rules, const std::string& path) {
     ingress = {"{protocol: tcp, ports: 80, cidr: 203.0.113.0/24}",
                "{protocol: udp, ports: 53, cidr: 203.0.113.0/24}"};
   }
+  if (p.mixed) ingress.push_back(
+      "{protocol: icmp, icmp_type: 8, cidr: 203.0.113.0/24}");
   egress = {"{protocol: udp, ports: 123, cidr: 192.0.2.0/24}"};
   int groups = std::max(1, (rules + kRulesPerGroup - 1) / kRulesPerGroup);
   // Flows per worker table: new-flows opens two per request pair.
@@ -253,7 +365,10 @@ int main(int argc, char** argv) {
       return 1;
     }
   }
-  for (int f = 0; f < p.flows; ++f) {
+  for (int q = 0; p.conversations && q < queues; ++q) {
+    WriteConversations(p, q, queues, *outside[q], *inside[q]);
+  }
+  for (int f = 0; !p.conversations && f < p.flows; ++f) {
     int q = f % queues;
     outside[q]->Write(Request(p, f));
     inside[q]->Write(Reply(p, f));
@@ -264,6 +379,9 @@ int main(int argc, char** argv) {
   }
   WritePolicy(p, rules, dir + "/policy.yaml");
   // perf/run sizes the mbuf pools from this: replay ports keep every frame.
-  std::printf("frames %d flows %d\n", p.flows * (p.deny_mix ? 4 : 2), p.flows);
+  int frames_per_flow =
+      p.conversations ? 2 * kConversationSteps : p.deny_mix ? 4 : 2;
+  std::printf("frames %lld flows %d\n",
+              static_cast<long long>(p.flows) * frames_per_flow, p.flows);
   return 0;
 }
