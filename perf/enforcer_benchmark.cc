@@ -3,8 +3,10 @@
 // profile's compiled policy, in bursts of 32 alternating inside/outside as
 // a worker polls them. CPU time, so a busy shared machine disturbs it less
 // than the replay harness (perf/run), which measures the whole worker.
-//   sgate_enforcer_benchmark PROFILE_DIR [Google Benchmark flags]
-// PROFILE_DIR: what `sgate_perf_gen PROFILE RULES 1 DIR` wrote.
+//   sgate_enforcer_benchmark PROFILE_DIR [--no-huge] [Google Benchmark flags]
+// PROFILE_DIR: what `sgate_perf_gen PROFILE RULES 1 DIR` wrote. --no-huge:
+// 4 KiB pages even when hugepages are free (to measure what hugepages
+// save, and under valgrind, which cannot map them).
 #include <rte_eal.h>
 #include <rte_malloc.h>
 #include <unistd.h>
@@ -83,6 +85,15 @@ uint64_t Pass(Enforcer& enforcer, const CompiledTable& table,
   return packets;
 }
 
+// The timed passes, in a function of their own so that a cache simulator
+// can count them alone: valgrind --tool=callgrind --cache-sim=yes
+// --toggle-collect='*TimedPass*' (perf/README.md).
+[[gnu::noinline]] uint64_t TimedPass(Enforcer& enforcer,
+                                     const CompiledTable& table,
+                                     const Capture (&captures)[2]) {
+  return Pass(enforcer, table, captures);
+}
+
 // Established traffic: the flows are opened by a first pass, untimed.
 // new_flows: every timed pass starts from an empty flow table, so every
 // frame opens a flow.
@@ -114,7 +125,7 @@ void BM_Enforcer(benchmark::State& state, bool new_flows) {
       enforcer = std::make_unique<Enforcer>(*flows);
       state.ResumeTiming();
     }
-    packets += Pass(*enforcer, **table, captures);
+    packets += TimedPass(*enforcer, **table, captures);
   }
   const auto& counters = enforcer->counters();
   state.counters["forwarded_share"] =
@@ -133,13 +144,18 @@ void BM_Enforcer(benchmark::State& state, bool new_flows) {
 int main(int argc, char** argv) {
   if (argc < 2) {
     std::fprintf(stderr, "usage: sgate_enforcer_benchmark PROFILE_DIR "
-                         "[benchmark flags]\n");
+                         "[--no-huge] [benchmark flags]\n");
     return 2;
   }
   g_dir = argv[1];
+  bool no_huge = argc > 2 && std::string(argv[2]) == "--no-huge";
+  if (no_huge) {  // not a Google Benchmark flag: out of its way
+    for (int i = 2; i + 1 < argc; ++i) argv[i] = argv[i + 1];
+    --argc;
+  }
   // Hugepages when 2 GiB of them are free, as sgate runs: with 4 KiB pages
   // the flow table's TLB misses would dominate what this measures.
-  const bool huge = sgate::testing::HugepagesFree(1024);
+  const bool huge = !no_huge && sgate::testing::HugepagesFree(1024);
   std::printf("memory: %s\n", huge ? "hugepages" : "4 KiB pages (no hugepages)");
   if (!sgate::testing::InitEal({.program = "sgate-bench",
                                 .memory_mb = 2048,
