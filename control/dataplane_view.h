@@ -38,11 +38,11 @@ class DataplaneView {
   // compile leaves the live table in place and is returned as the error.
   virtual absl::Status Reload() = 0;
 
-  // Seconds on the workers' flow clock (FlowEntry::expires_at's).
+  // Seconds on the workers' flow clock (FlowRecord::expires_at's).
   virtual uint32_t FlowClock() const = 0;
   struct FoundFlow {
     uint32_t worker = 0;
-    dataplane::FlowEntry entry;
+    dataplane::FlowRecord entry;
   };
   // Asks every worker whether it tracks `key` (each looks in its own
   // table). An error when a worker does not answer in time.
@@ -50,7 +50,7 @@ class DataplaneView {
       const dataplane::FlowKey& key) = 0;
   // Up to `limit` live flows of each worker, copied by the workers
   // themselves; indexed by worker. An error when one does not answer.
-  virtual absl::StatusOr<std::vector<std::vector<dataplane::FlowEntry>>>
+  virtual absl::StatusOr<std::vector<std::vector<dataplane::FlowRecord>>>
   ListFlows(uint32_t limit) = 0;
 };
 

@@ -182,13 +182,14 @@ absl::StatusOr<std::optional<DataplaneView::FoundFlow>> Forwarding::FindFlow(
         "a worker did not answer within a second");
   }
   for (uint32_t w = 0; w < workers_.size(); ++w) {
-    const std::optional<dataplane::FlowEntry>& f = workers_[w]->probe().answer();
+    const std::optional<dataplane::FlowRecord>& f =
+        workers_[w]->probe().answer();
     if (f) return DataplaneView::FoundFlow{w, *f};
   }
   return std::nullopt;
 }
 
-absl::StatusOr<std::vector<std::vector<dataplane::FlowEntry>>>
+absl::StatusOr<std::vector<std::vector<dataplane::FlowRecord>>>
 Forwarding::ListFlows(uint32_t limit) {
   for (const Worker::Ptr& w : workers_) w->snapshot().Request(limit);
   if (!WaitForWorkers(workers_.size(), [&](size_t w) {
@@ -197,7 +198,7 @@ Forwarding::ListFlows(uint32_t limit) {
     return absl::DeadlineExceededError(
         "a worker did not answer within a second");
   }
-  std::vector<std::vector<dataplane::FlowEntry>> flows;
+  std::vector<std::vector<dataplane::FlowRecord>> flows;
   for (const Worker::Ptr& w : workers_) {
     const dataplane::FlowSnapshot& snapshot = w->snapshot();
     flows.emplace_back(snapshot.flows(), snapshot.flows() + snapshot.count());

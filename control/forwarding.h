@@ -66,7 +66,7 @@ class Forwarding {
   // DataplaneView's flow questions, answered by the workers themselves.
   absl::StatusOr<std::optional<DataplaneView::FoundFlow>> FindFlow(
       const dataplane::FlowKey& key);
-  absl::StatusOr<std::vector<std::vector<dataplane::FlowEntry>>> ListFlows(
+  absl::StatusOr<std::vector<std::vector<dataplane::FlowRecord>>> ListFlows(
       uint32_t limit);
 
   uint32_t flows_per_worker() const { return flows_per_worker_; }

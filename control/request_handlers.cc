@@ -14,7 +14,7 @@
 namespace sgate::control {
 namespace {
 
-using dataplane::FlowEntry;
+using dataplane::FlowRecord;
 using dataplane::FlowKey;
 
 // "group/direction/index": how replies name a rule in one word.
@@ -46,7 +46,7 @@ rules::IpAddress AddressOf(rules::Family family,
 
 // The packet key of a flow's interface side, enough for the table to name
 // the interface that owns it.
-rules::PacketKey InterfaceKeyOf(const FlowEntry& f) {
+rules::PacketKey InterfaceKeyOf(const FlowRecord& f) {
   rules::PacketKey key;
   key.direction = f.opened_ingress ? rules::Direction::kIngress
                                    : rules::Direction::kEgress;
@@ -79,7 +79,7 @@ void TracedFlowJson(DataplaneView& dataplane, const rules::PacketKey& packet,
   j.BeginObject();
   j.Field("exists", found->has_value());
   if (found->has_value()) {
-    const FlowEntry& f = (*found)->entry;
+    const FlowRecord& f = (*found)->entry;
     j.Field("worker", (*found)->worker);
     j.Field("state", dataplane::FlowStateName(f.state));
     j.Field("packets_in", f.packets[0]);
@@ -89,7 +89,7 @@ void TracedFlowJson(DataplaneView& dataplane, const rules::PacketKey& packet,
 }
 
 void FlowJson(const rules::Policy& policy, uint32_t generation,
-              uint32_t worker, const FlowEntry& f,
+              uint32_t worker, const FlowRecord& f,
               const std::string& interface, uint32_t now, JsonWriter& j) {
   j.BeginObject();
   j.Field("worker", worker);
@@ -229,7 +229,7 @@ std::string ServeFlows(DataplaneView& dataplane,
     return ErrorReply("expected flows [LIMIT] [INTERFACE]");
   }
   std::string only = words.size() > 2 ? words[2] : "";
-  absl::StatusOr<std::vector<std::vector<FlowEntry>>> flows =
+  absl::StatusOr<std::vector<std::vector<FlowRecord>>> flows =
       dataplane.ListFlows(limit);
   if (!flows.ok()) return ErrorReply(flows.status().message());
   const rules::Policy& policy = dataplane.policy();
@@ -241,7 +241,7 @@ std::string ServeFlows(DataplaneView& dataplane,
   j.Key("flows");
   j.BeginArray();
   for (uint32_t w = 0; w < flows->size(); ++w) {
-    for (const FlowEntry& f : (*flows)[w]) {
+    for (const FlowRecord& f : (*flows)[w]) {
       std::string interface = dataplane.Explain(InterfaceKeyOf(f)).interface;
       if (!only.empty() && interface != only) continue;
       FlowJson(policy, generation, w, f, interface, now, j);

@@ -137,7 +137,7 @@ class Sgate final : public DataplaneView {
       const dataplane::FlowKey& key) override {
     return forwarding_.FindFlow(key);
   }
-  absl::StatusOr<std::vector<std::vector<dataplane::FlowEntry>>> ListFlows(
+  absl::StatusOr<std::vector<std::vector<dataplane::FlowRecord>>> ListFlows(
       uint32_t limit) override {
     return forwarding_.ListFlows(limit);
   }

@@ -226,13 +226,12 @@ Verdict Enforcer::ProcessFlow(const ParsedPacket& p, const FlowKey& key,
         return Drop(DropReason::kRevalidationDenied);
       }
       flow->generation = table.generation();
-      flow->rule_id = recheck.rule_id;
+      flows_.SetRule(flow, recheck.rule_id);
       flow->untracked = recheck.untracked;
     }
     flow->state = NextState(flow->state, flow->fins, p.tcp_flags, from_opener);
     flow->expires_at = now + IdleTimeout(flow->state, table.timeouts());
-    ++flow->packets[direction];
-    flow->bytes[direction] += length;
+    flows_.Count(flow, direction, length);
     return Forward();
   }
   ++counters_.classified;
@@ -249,12 +248,11 @@ Verdict Enforcer::ProcessFlow(const ParsedPacket& p, const FlowKey& key,
   flow->opened_ingress = ingress;
   flow->state = InitialState(p.protocol, p.tcp_flags);
   flow->expires_at = now + IdleTimeout(flow->state, table.timeouts());
-  flow->rule_id = result.rule_id;
+  flows_.SetRule(flow, result.rule_id);
   flow->untracked = result.untracked;
   flow->generation = table.generation();
   table.CountAdmitted(worker_, result.rule_id);
-  flow->packets[direction] = 1;
-  flow->bytes[direction] = length;
+  flows_.Count(flow, direction, length);
   return Forward();
 }
 

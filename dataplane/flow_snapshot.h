@@ -17,7 +17,7 @@ namespace sgate::dataplane {
 class FlowSnapshot {
  public:
   // At most this many flows per worker per listing: enough to read, small
-  // enough (80 KiB) to keep per worker.
+  // enough (~100 KiB) to keep per worker.
   static constexpr uint32_t kMaxFlows = 1024;
   // Entries the worker examines per loop iteration while a request is
   // open: ~10 µs of work, so a listing never stalls forwarding.
@@ -34,7 +34,7 @@ class FlowSnapshot {
            requested_.load(std::memory_order_relaxed);
   }
   // Control thread, once Ready().
-  const FlowEntry* flows() const { return flows_.data(); }
+  const FlowRecord* flows() const { return flows_.data(); }
   uint32_t count() const { return count_; }
 
   // Worker: called once per loop iteration; cheap when nothing is asked.
@@ -62,7 +62,7 @@ class FlowSnapshot {
   uint32_t cursor_ = 0;
   uint32_t count_ = 0;
   // Inline, so the buffer lives wherever its worker was allocated.
-  std::array<FlowEntry, kMaxFlows> flows_;
+  std::array<FlowRecord, kMaxFlows> flows_;
 };
 
 // Lets the control thread ask a worker whether a flow exists (`sgatectl
@@ -81,14 +81,15 @@ class FlowProbe {
            asked_.load(std::memory_order_relaxed);
   }
   // Once Ready(): the flow, if the worker has it.
-  const std::optional<FlowEntry>& answer() const { return answer_; }
+  const std::optional<FlowRecord>& answer() const { return answer_; }
 
   // Worker: once per loop iteration.
   void Serve(FlowTable& table, uint32_t now) {
     uint64_t asked = asked_.load(std::memory_order_acquire);
     if (asked == answered_.load(std::memory_order_relaxed)) return;
     FlowEntry* entry = table.Lookup(key_, FlowTable::Hash(key_), now);
-    answer_ = entry ? std::optional<FlowEntry>(*entry) : std::nullopt;
+    answer_ = entry ? std::optional<FlowRecord>(table.Record(*entry))
+                    : std::nullopt;
     answered_.store(asked, std::memory_order_release);
   }
 
@@ -96,7 +97,7 @@ class FlowProbe {
   std::atomic<uint64_t> asked_{0};
   std::atomic<uint64_t> answered_{0};
   FlowKey key_;
-  std::optional<FlowEntry> answer_;
+  std::optional<FlowRecord> answer_;
 };
 
 }  // namespace sgate::dataplane

@@ -25,6 +25,7 @@ uint32_t FlowTable::BucketCount(uint32_t capacity) {
 
 size_t FlowTable::MemoryFor(uint32_t capacity) {
   return AlignUp(sizeof(FlowEntry) * capacity) +
+         AlignUp(sizeof(ColdFlowFields) * capacity) +
          AlignUp(sizeof(uint32_t) * capacity) +
          sizeof(Bucket) * BucketCount(capacity);
 }
@@ -36,11 +37,14 @@ FlowTable::FlowTable(void* memory, uint32_t capacity)
   auto* base = static_cast<uint8_t*>(memory);
   entries_ = reinterpret_cast<FlowEntry*>(base);
   base += AlignUp(sizeof(FlowEntry) * capacity);
+  cold_ = reinterpret_cast<ColdFlowFields*>(base);
+  base += AlignUp(sizeof(ColdFlowFields) * capacity);
   free_stack_ = reinterpret_cast<uint32_t*>(base);
   base += AlignUp(sizeof(uint32_t) * capacity);
   buckets_ = reinterpret_cast<Bucket*>(base);
   for (uint32_t i = 0; i < capacity; ++i) {
     new (&entries_[i]) FlowEntry();
+    new (&cold_[i]) ColdFlowFields();
     // Pop order hands out low indices first: a small table stays compact.
     free_stack_[i] = capacity - 1 - i;
   }
@@ -138,6 +142,7 @@ FlowEntry* FlowTable::Insert(const FlowKey& key, uint64_t hash) {
   entry = FlowEntry();
   entry.key = key;
   entry.in_use = true;
+  cold_[index] = ColdFlowFields();
   ++counters_.created;
   ++counters_.active;
   return &entry;
@@ -163,8 +168,33 @@ void FlowTable::Release(uint32_t index) {
   --counters_.active;
 }
 
+void FlowTable::CarryOver(FlowEntry* entry, int direction) {
+  ColdFlowFields& cold = cold_[IndexOf(entry)];
+  cold.packets[direction] += entry->packets[direction];
+  cold.bytes[direction] += entry->bytes[direction];
+  entry->packets[direction] = 0;
+  entry->bytes[direction] = 0;
+}
+
+FlowRecord FlowTable::Record(const FlowEntry& entry) const {
+  const ColdFlowFields& cold = cold_[IndexOf(&entry)];
+  FlowRecord r;
+  r.key = entry.key;
+  for (int d = 0; d < 2; ++d) {
+    r.packets[d] = cold.packets[d] + entry.packets[d];
+    r.bytes[d] = cold.bytes[d] + entry.bytes[d];
+  }
+  r.expires_at = entry.expires_at;
+  r.generation = entry.generation;
+  r.rule_id = cold.rule_id;
+  r.state = entry.state;
+  r.opened_ingress = entry.opened_ingress;
+  r.untracked = entry.untracked;
+  return r;
+}
+
 void FlowTable::Remove(FlowEntry* entry) {
-  Release(static_cast<uint32_t>(entry - entries_));
+  Release(IndexOf(entry));
   ++counters_.removed;
 }
 

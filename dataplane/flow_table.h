@@ -36,15 +36,22 @@ struct FlowKey {
 static_assert(sizeof(FlowKey) == 40, "FlowKey must have no padding: it is "
                                      "compared and hashed as bytes");
 
-// Per-flow state (DESIGN.md §1). 80 bytes, so that with its share of the
-// bucket array a flow costs about 100 bytes: 1 M flows in ~100 MiB.
-struct FlowEntry {
+// Per-flow state (DESIGN.md §1), the part every packet of the flow reads
+// or writes: one cache line, aligned, so that a packet of an established
+// flow touches its bucket and this line and nothing else. With millions of
+// flows neither is in a cache; a third line per packet (the entry was 80
+// bytes, always across two lines) cost a third more memory traffic.
+// What a packet never needs lives in the table's cold array
+// (ColdFlowFields): the admitting rule, and the counters' carried-over
+// high parts. The narrow counters here carry over into those before they
+// would wrap (FlowTable::Count), so totals stay exact.
+struct alignas(64) FlowEntry {
   FlowKey key;
-  uint64_t bytes[2] = {};     // [0] ingress, [1] egress
-  uint32_t packets[2] = {};
   uint32_t expires_at = 0;    // FlowTable clock, seconds
   uint32_t generation = 0;    // rule table generation that admitted it
-  uint32_t rule_id = 0;       // the rule that admitted it
+  // Since the last carry into ColdFlowFields: [0] ingress, [1] egress.
+  uint32_t bytes[2] = {};
+  uint16_t packets[2] = {};
   FlowState state = FlowState::kOther;
   TcpFinFlags fins;
   bool opened_ingress : 1 = false;  // its first packet came from outside
@@ -53,19 +60,45 @@ struct FlowEntry {
   // rules after every reload.
   bool untracked : 1 = false;
 };
-static_assert(sizeof(FlowEntry) == 80);
+static_assert(sizeof(FlowEntry) == 64, "one cache line per flow");
+
+// The per-flow fields no packet of an established flow touches, in an
+// array beside the entries (same index): written when the flow is
+// admitted or re-checked, and when a narrow counter carries over (once per
+// 65,535 packets or 4 GiB in a direction).
+struct ColdFlowFields {
+  uint64_t packets[2] = {};  // carried over from FlowEntry::packets
+  uint64_t bytes[2] = {};
+  uint32_t rule_id = 0;      // the rule that admitted the flow
+};
+
+// A whole flow as the control thread sees it (`sgatectl flows`, `trace`):
+// both parts together, the counters summed.
+struct FlowRecord {
+  FlowKey key;
+  uint64_t packets[2] = {};  // [0] ingress, [1] egress
+  uint64_t bytes[2] = {};
+  uint32_t expires_at = 0;
+  uint32_t generation = 0;
+  uint32_t rule_id = 0;
+  FlowState state = FlowState::kOther;
+  bool opened_ingress = false;
+  bool untracked = false;
+};
 
 // A fixed-capacity flow table owned by one worker lcore: single writer, no
 // locks, no allocation after construction. The caller provides the memory
 // (hugepages via rte_zmalloc in the dataplane, plain memory in tests), so
 // the table never allocates and tests need no EAL.
 //
-// Layout: entries in one array with a free-index stack; an index of
-// 8-slot buckets (one cache line: 16-bit signatures + 32-bit entry indices).
-// A key may live in either of two buckets (two-choice hashing), so lookups
-// touch at most two cache lines of index plus the entry. The index has
-// twice as many slots as the table has entries, which keeps "both buckets
-// full" vanishingly rare below capacity.
+// Layout: entries (one cache line each) in one array with a free-index
+// stack and the cold array beside it; an index of 8-slot buckets (one
+// cache line: 16-bit signatures + 32-bit entry indices). A key may live in
+// either of two buckets (two-choice hashing), but Insert uses the second
+// only when the first is full, so a lookup almost always touches two
+// lines: the key's bucket and its entry. The index has twice as many slots
+// as the table has entries, which keeps "both buckets full" vanishingly
+// rare below capacity.
 //
 // Expiry: an entry past expires_at is dead. Lookup removes a dead entry it
 // meets (so no packet ever rides an expired flow), and ExpireSome scans a
@@ -133,11 +166,14 @@ class FlowTable {
     return PrefetchMatching(buckets_[Secondary(hash)], hash);
   }
 
-  // Starts loading the entry the n-th Insert from now will hand out, so a
-  // burst of new flows does not wait for each entry it writes.
+  // Starts loading the entry the n-th Insert from now will
+  // hand out and its cold fields, so a burst of new flows does not wait
+  // for each entry it writes.
   void PrefetchFree(uint32_t n) const {
     if (n < free_count_) {
-      rte_prefetch0(&entries_[free_stack_[free_count_ - 1 - n]]);
+      uint32_t index = free_stack_[free_count_ - 1 - n];
+      rte_prefetch0(&entries_[index]);
+      rte_prefetch0(&cold_[index]);
     }
   }
 
@@ -145,30 +181,60 @@ class FlowTable {
   // when the table is full: existing flows are never evicted for it.
   FlowEntry* Insert(const FlowKey& key, uint64_t hash);
 
+  // Counts a packet of `length` bytes in `direction` (0 ingress, 1 egress):
+  // the entry's narrow counters, carried over into the cold fields before
+  // they would wrap.
+  void Count(FlowEntry* entry, int direction, uint32_t length) {
+    uint32_t bytes = entry->bytes[direction] + length;
+    if (bytes < length || entry->packets[direction] == UINT16_MAX)
+        [[unlikely]] {
+      CarryOver(entry, direction);
+      bytes = length;
+    }
+    entry->bytes[direction] = bytes;
+    ++entry->packets[direction];
+  }
+
+  // The rule that admitted the flow (cold: set on admission and re-check).
+  void SetRule(const FlowEntry* entry, uint32_t rule_id) {
+    cold_[IndexOf(entry)].rule_id = rule_id;
+  }
+
+  // The entry's place in the table, stable while it lives: side arrays of
+  // per-flow state index by it.
+  uint32_t IndexOf(const FlowEntry* entry) const {
+    return static_cast<uint32_t>(entry - entries_);
+  }
+
+  // The whole flow, hot and cold parts together.
+  FlowRecord Record(const FlowEntry& entry) const;
+
   void Remove(FlowEntry* entry);
 
   // Examines up to `budget` entries, resuming where the last call stopped,
   // and removes those expired at `now`. Returns how many it removed.
   uint32_t ExpireSome(uint32_t now, uint32_t budget);
 
-  // Calls f(const FlowEntry&) for every live entry.
+  // Calls f(const FlowRecord&) for every live flow.
   template <typename F>
   void ForEach(uint32_t now, F&& f) const {
     for (uint32_t i = 0; i < capacity_; ++i) {
-      if (entries_[i].in_use && !Expired(entries_[i], now)) f(entries_[i]);
+      if (entries_[i].in_use && !Expired(entries_[i], now)) {
+        f(Record(entries_[i]));
+      }
     }
   }
 
-  // Copies live entries from index `from` on, examining at most `budget`
+  // Copies live flows from index `from` on, examining at most `budget`
   // entries, into out[*count..limit). Returns where to continue
   // (capacity() when done). For listings done a slice at a time.
   uint32_t Collect(uint32_t from, uint32_t budget, uint32_t now,
-                   FlowEntry* out, uint32_t limit, uint32_t* count) const {
+                   FlowRecord* out, uint32_t limit, uint32_t* count) const {
     uint32_t end = from + budget < capacity_ ? from + budget : capacity_;
     uint32_t i = from;
     for (; i < end && *count < limit; ++i) {
       if (entries_[i].in_use && !Expired(entries_[i], now)) {
-        out[(*count)++] = entries_[i];
+        out[(*count)++] = Record(entries_[i]);
       }
     }
     return i;
@@ -229,8 +295,11 @@ class FlowTable {
   }
   // Clears the index slot that points at entry `index` and frees it.
   void Release(uint32_t index);
+  // Moves the entry's counters of `direction` into its cold fields.
+  void CarryOver(FlowEntry* entry, int direction);
 
   FlowEntry* entries_;
+  ColdFlowFields* cold_;
   uint32_t* free_stack_;
   Bucket* buckets_;
   uint32_t capacity_;

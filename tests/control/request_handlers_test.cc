@@ -52,13 +52,13 @@ class FakeDataplane final : public DataplaneView {
     asked.push_back(key);
     if (!workers_answer) return absl::DeadlineExceededError("stuck");
     for (uint32_t w = 0; w < flows.size(); ++w) {
-      for (const dataplane::FlowEntry& f : flows[w]) {
+      for (const dataplane::FlowRecord& f : flows[w]) {
         if (f.key == key) return FoundFlow{w, f};
       }
     }
     return std::nullopt;
   }
-  absl::StatusOr<std::vector<std::vector<dataplane::FlowEntry>>> ListFlows(
+  absl::StatusOr<std::vector<std::vector<dataplane::FlowRecord>>> ListFlows(
       uint32_t limit) override {
     last_limit = limit;
     if (!workers_answer) {
@@ -70,7 +70,7 @@ class FakeDataplane final : public DataplaneView {
   StatsSnapshot stats;
   absl::Status reload_result;
   bool workers_answer = true;
-  std::vector<std::vector<dataplane::FlowEntry>> flows;
+  std::vector<std::vector<dataplane::FlowRecord>> flows;
   std::vector<dataplane::FlowKey> asked;
   uint32_t last_limit = 0;
 
@@ -84,17 +84,16 @@ uint32_t SshRule(const DataplaneView& dataplane) {
 }
 
 // A tracked ssh flow into eni-web, admitted by `rule_id` in generation 4.
-dataplane::FlowEntry SshFlow(uint16_t client_port, uint32_t rule_id) {
+dataplane::FlowRecord SshFlow(uint16_t client_port, uint32_t rule_id) {
   rules::PacketKey packet;
   packet.direction = rules::Direction::kIngress;
   packet.local = Ip("198.51.100.10");
   packet.remote = Ip("203.0.113.9");
   packet.protocol = rules::kProtocolTcp;
   packet.dst_port = 22;
-  dataplane::FlowEntry f;
+  dataplane::FlowRecord f;
   f.key = dataplane::Enforcer::KeyOf(packet, client_port);
   f.opened_ingress = true;
-  f.in_use = true;
   f.state = dataplane::FlowState::kTcpEstablished;
   f.generation = 4;
   f.rule_id = rule_id;

@@ -108,7 +108,7 @@ TEST_F(EnforcerTest, TcpHandshakeRepliesPassWithoutAnEgressRule) {
   EXPECT_FORWARD(In(V4(kFar, kWeb).Tcp(40000, 80, kAck)));
   EXPECT_EQ(flows_.counters().created, 1u);
   uint32_t established = 0;
-  flows_.ForEach(now_, [&](const FlowEntry& e) {
+  flows_.ForEach(now_, [&](const FlowRecord& e) {
     established += e.state == FlowState::kTcpEstablished;
     EXPECT_EQ(e.rule_id, 0u);  // sg-web ingress[0]
     EXPECT_EQ(e.generation, 1u);
@@ -350,7 +350,7 @@ TEST_F(EnforcerTest, ASynOnAnExistingFlowIsDecidedByTheFlow) {
   };
   auto state = [&] {
     FlowState s = FlowState::kOther;
-    flows_.ForEach(now_, [&](const FlowEntry& e) { s = e.state; });
+    flows_.ForEach(now_, [&](const FlowRecord& e) { s = e.state; });
     return s;
   };
   EXPECT_FORWARD(In(V4(kFar, kWeb).Tcp(40000, 80, kSyn)));  // http allowed
@@ -415,7 +415,7 @@ TEST(UntrackedEnforcerTest, UntrackedFlowsAreCutAtOnce) {
   EXPECT_TRUE(enforcer.Process(syn.data(), syn.size(), Side::kOutside, 10,
                                before).forward);
   uint32_t untracked = 0;
-  flows.ForEach(10, [&](const FlowEntry& e) { untracked += e.untracked; });
+  flows.ForEach(10, [&](const FlowRecord& e) { untracked += e.untracked; });
   EXPECT_EQ(untracked, 1u);
   // Same generation: it flows. After the reload without its rule it is
   // cut at its next packet, even without revalidate_on_change.

@@ -53,10 +53,10 @@ TEST(FlowTableTest, InsertThenLookup) {
   EXPECT_EQ(Find(t, Key(1), 0), nullptr);
   FlowEntry* e = Add(t, Key(1), 100);
   ASSERT_NE(e, nullptr);
-  e->rule_id = 7;
+  t->SetRule(e, 7);
   FlowEntry* found = Find(t, Key(1), 50);
   ASSERT_EQ(found, e);
-  EXPECT_EQ(found->rule_id, 7u);
+  EXPECT_EQ(t->Record(*found).rule_id, 7u);
   EXPECT_EQ(Find(t, Key(2), 50), nullptr);
   EXPECT_EQ(Find(t, Key(1, 17), 50), nullptr);  // protocol is in the key
   EXPECT_EQ(t->counters().created, 1u);
@@ -108,7 +108,7 @@ TEST(FlowTableTest, ExpireSomeScansIncrementally) {
   EXPECT_EQ(t->counters().active, 50u);
   EXPECT_EQ(t->counters().expired, 50u);
   uint32_t live = 0;
-  t->ForEach(20, [&](const FlowEntry&) { ++live; });
+  t->ForEach(20, [&](const FlowRecord&) { ++live; });
   EXPECT_EQ(live, 50u);
 }
 
