@@ -202,6 +202,44 @@ TEST(FlowTableTest, MatchesAModelWhenBucketsOverflow) {
   MatchModel(64, 200, 200'000, 16);
 }
 
+// An entry counts packets in 16 bits and bytes in 32 (one cache line per
+// flow); they carry over into the cold fields before they wrap, so the
+// totals the control thread reads stay exact past both limits.
+TEST(FlowTableTest, CountersStayExactPastTheEntrysNarrowFields) {
+  TestTable t(8);
+  FlowEntry* e = Add(t, Key(1), 100);
+  ASSERT_NE(e, nullptr);
+  constexpr uint64_t kPackets = 200'000;  // three carries of the packets
+  constexpr uint32_t kLength = 60'000;    // 12 GB: bytes carry too
+  for (uint64_t i = 0; i < kPackets; ++i) t->Count(e, 0, kLength);
+  t->Count(e, 1, 64);
+  t->SetRule(e, 42);
+  FlowRecord r = t->Record(*e);
+  EXPECT_EQ(r.packets[0], kPackets);
+  EXPECT_EQ(r.bytes[0], kPackets * kLength);
+  EXPECT_EQ(r.packets[1], 1u);
+  EXPECT_EQ(r.bytes[1], 64u);
+  EXPECT_EQ(r.rule_id, 42u);
+  // A new flow in the same entry starts from zero.
+  t->Remove(e);
+  FlowEntry* again = Add(t, Key(1), 100);
+  ASSERT_EQ(again, e);
+  EXPECT_EQ(t->Record(*again).packets[0], 0u);
+  EXPECT_EQ(t->Record(*again).bytes[0], 0u);
+  EXPECT_EQ(t->Record(*again).rule_id, 0u);
+}
+
+// The layout the hit path depends on: an entry is one cache line, and
+// entries start on line boundaries.
+TEST(FlowTableTest, EachEntryIsOneCacheLine) {
+  TestTable t(16);
+  for (uint32_t i = 0; i < 16; ++i) {
+    FlowEntry* e = Add(t, Key(i), 100);
+    ASSERT_NE(e, nullptr);
+    EXPECT_EQ(reinterpret_cast<uintptr_t>(e) % 64, 0u) << i;
+  }
+}
+
 TEST(FlowTableTest, AMillionFlowsFitTheMemoryBudget) {
   // Issue 5: at most 128 bytes per flow, 1 M flows within 256 MiB.
   constexpr uint32_t kFlows = 1 << 20;
