@@ -36,14 +36,18 @@
 //
 // Conversations are laid out step-major, as a capture of many concurrent
 // connections is: a pass holds the first frame of every flow, then the
-// second of every flow, and so on. Each direction carries five frames per
-// flow, the client's in outside-q*.pcap, the server's in inside-q*.pcap;
-// the two ports replay in step, the server's capture lagging by half a
-// step (half the flows), so that each frame reaches sgate after the one it
-// answers, a long round trip later. No two frames of a flow come close
-// together: at 100 k flows and more, a flow's state has left the caches
-// by its next frame, as with clients across the internet. (The est
-// profiles put a flow's request and reply in the same pair of bursts.)
+// second of every flow, and so on, each step in an order of its own (a
+// pseudo-random permutation of the flows), since connections do not talk
+// in the order they opened. Each direction carries five frames per flow,
+// the client's in outside-q*.pcap, the server's in inside-q*.pcap; the two
+// ports replay in step, the server's capture lagging by an eighth of a
+// step, so that a server's frame reaches sgate a long round trip after the
+// client's it answers (and, for about 1 % of them, after the client's next
+// one too: reordering a real capture has as well). No two frames of a flow
+// come close together and none in the order flows were created: at 100 k
+// flows and more, a flow's state has left the caches by its next frame.
+// (The est profiles send every flow's request and reply in the same pair
+// of bursts and in the order the flows were created.)
 //
 // The policy: 16 server interfaces (198.51.100.1-16, 2001:db8:1::1-16)
 // share every group. sg-perf-0 holds the rules the profile's traffic
@@ -54,6 +58,7 @@
 #include <cstdlib>
 #include <fstream>
 #include <memory>
+#include <numeric>
 #include <random>
 #include <string>
 #include <vector>
@@ -230,16 +235,24 @@ std::vector<uint8_t> ConversationFrame(const Profile& p, int f, int step,
 }
 
 // Writes queue q's two captures of a conversations profile: flows f with
-// f % queues == q, step-major, the server's capture lagging by half a
-// step.
+// f % queues == q, step-major, each step in its own order, the server's
+// capture lagging by an eighth of a step.
 void WriteConversations(const Profile& p, int q, int queues,
                         PcapWriter& outside, PcapWriter& inside) {
   int flows = (p.flows - q + queues - 1) / queues;
   int64_t frames = int64_t{flows} * kConversationSteps;
-  int64_t lag = flows / 2;
+  int64_t lag = flows / 8;
+  // Step s visits flow (j * kStride[s] + s) mod flows at its j-th frame: a
+  // permutation, the strides being primes that divide no flow count here.
+  static constexpr int64_t kStride[kConversationSteps] = {1, 7919, 104729,
+                                                          1299709, 15485863};
   auto frame = [&](int64_t n, bool from_client) {
-    int f = static_cast<int>(n % flows) * queues + q;
-    return ConversationFrame(p, f, static_cast<int>(n / flows), from_client);
+    int step = static_cast<int>(n / flows);
+    int64_t j = n % flows;
+    int64_t stride = std::gcd(kStride[step], int64_t{flows}) == 1
+                         ? kStride[step] : 1;
+    int f = static_cast<int>((j * stride + step) % flows) * queues + q;
+    return ConversationFrame(p, f, step, from_client);
   };
   for (int64_t n = 0; n < frames; ++n) {
     outside.Write(frame(n, true));
