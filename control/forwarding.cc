@@ -165,6 +165,11 @@ void Forwarding::AddTo(StatsSnapshot& s) const {
       for (const Worker::Ptr& w : workers_) {
         dataplane::AddPortCounters(w->port_counters(port), sum.counters);
       }
+      // The device's own: frames lost before any worker polled them.
+      rte_eth_stats device{};
+      if (rte_eth_stats_get(port, &device) == 0) {
+        dataplane::SetDeviceCounters(device, sum.counters);
+      }
     }
   }
   for (const Worker::Ptr& w : workers_) {

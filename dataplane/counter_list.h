@@ -124,10 +124,22 @@ constexpr size_t CounterIndex(CounterSection section, const char* name) {
 }
 
 // Per-port counters of one worker: X(member, kind, "help").
-#define SGATE_PORT_COUNTERS(X)                                       \
-  X(rx_packets, kCounter, "frames received on the port")             \
-  X(tx_packets, kCounter, "frames sent on the port")                 \
-  X(rx_dropped, kCounter, "frames received on the port and dropped")
+#define SGATE_PORT_COUNTERS(X)                                              \
+  X(rx_packets, kCounter, "frames received on the port")                    \
+  X(tx_packets, kCounter, "frames sent on the port")                        \
+  X(rx_dropped, kCounter, "frames received on the port and dropped")        \
+  X(tx_retried, kCounter,                                                   \
+    "frames the port's transmit queue refused at first and took on a "      \
+    "retry (Worker::kTxRetries)")
+
+// Per-port counters of the device itself (rte_eth_stats, the member being
+// the field's name), read by the control thread: frames lost before sgate
+// polled them, which no worker sees.
+#define SGATE_DEVICE_COUNTERS(X)                                            \
+  X(imissed, kCounter,                                                      \
+    "frames the device dropped because its receive queue was full")         \
+  X(rx_nombuf, kCounter,                                                    \
+    "frames the device dropped for want of an mbuf")
 
 struct PortCounters {
 #define SGATE_COUNTER_MEMBER(member, kind, help) uint64_t member = 0;
@@ -140,12 +152,18 @@ struct PortCounterInfo {
   CounterKind kind;
   const char* help;
 };
+// The workers' counters, then the device's.
 inline constexpr PortCounterInfo kPortCounterList[] = {
 #define SGATE_PORT_INFO(member, kind, help) {#member, CounterKind::kind, help},
     SGATE_PORT_COUNTERS(SGATE_PORT_INFO)
+    SGATE_DEVICE_COUNTERS(SGATE_PORT_INFO)
 #undef SGATE_PORT_INFO
 };
 inline constexpr size_t kPortCounterCount = std::size(kPortCounterList);
+inline constexpr size_t kDeviceCounterCount = 0
+#define SGATE_COUNT_ONE(...) +1
+    SGATE_DEVICE_COUNTERS(SGATE_COUNT_ONE);
+#undef SGATE_COUNT_ONE
 using PortCounterValues = std::array<uint64_t, kPortCounterCount>;
 
 inline void AddPortCounters(const PortCounters& port, PortCounterValues& sum) {
@@ -153,6 +171,16 @@ inline void AddPortCounters(const PortCounters& port, PortCounterValues& sum) {
 #define SGATE_ADD_MEMBER(member, kind, help) sum[i++] += port.member;
   SGATE_PORT_COUNTERS(SGATE_ADD_MEMBER)
 #undef SGATE_ADD_MEMBER
+}
+
+// Sets the device's counters in `sum` from `stats` (an rte_eth_stats, or
+// anything with those fields).
+template <typename DeviceStats>
+void SetDeviceCounters(const DeviceStats& stats, PortCounterValues& sum) {
+  size_t i = kPortCounterCount - kDeviceCounterCount;
+#define SGATE_SET_MEMBER(member, kind, help) sum[i++] = stats.member;
+  SGATE_DEVICE_COUNTERS(SGATE_SET_MEMBER)
+#undef SGATE_SET_MEMBER
 }
 
 }  // namespace sgate::dataplane

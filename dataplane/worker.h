@@ -49,6 +49,16 @@ class Worker {
   // many: the time is free.
   static constexpr uint32_t kExpiryBusy = 8;
   static constexpr uint32_t kExpiryIdle = 512;
+  // A transmit queue refuses what it has no room for: the peer's ring of a
+  // virtual link whose reader was descheduled a moment, a NIC's descriptors
+  // in a micro-burst. The unsent tail of a burst is retried up to
+  // kTxRetries times, kTxRetryDelayUs apart, before it is dropped as
+  // tx_full (testpmd's --retry idea). A queue that takes nothing on
+  // kTxIdleRetries retries in a row is not draining: the worker gives up
+  // then, so a dead peer costs each burst 2 µs, not 16.
+  static constexpr int kTxRetries = 16;
+  static constexpr int kTxIdleRetries = 2;
+  static constexpr uint32_t kTxRetryDelayUs = 1;
 
   // `flow_memory`: FlowTable::MemoryFor(flow_capacity) bytes (the worker
   // does not own it). At most kMaxPairs pairs.
@@ -145,6 +155,9 @@ class Worker {
       }
     }
     uint16_t sent = rte_eth_tx_burst(tx_port, queue_, tx, forward);
+    if (sent < forward) [[unlikely]] {
+      sent += RetryTx(tx_port, tx + sent, forward - sent);
+    }
     ports_[tx_port].tx_packets += sent;
     if (sent < forward) {
       enforcer_.CountTxFailures(forward - sent);
@@ -152,6 +165,21 @@ class Worker {
       rte_pktmbuf_free_bulk(tx + sent, forward - sent);
     }
     return n;
+  }
+
+  // Sends what it can of `count` frames the queue refused; returns how many.
+  uint16_t RetryTx(uint16_t port, rte_mbuf** unsent, uint16_t count) {
+    uint16_t sent = 0;
+    for (int retry = 0, idle = 0;
+         retry < kTxRetries && idle < kTxIdleRetries && sent < count;
+         ++retry) {
+      rte_delay_us_block(kTxRetryDelayUs);
+      uint16_t n = rte_eth_tx_burst(port, queue_, unsent + sent, count - sent);
+      sent += n;
+      idle = n ? 0 : idle + 1;
+    }
+    ports_[port].tx_retried += sent;
+    return sent;
   }
 
   uint32_t id_;

@@ -79,9 +79,18 @@ TEST(CounterListTest, WorkerSumsLandInTheirSlots) {
   port.rx_packets = 5;
   port.tx_packets = 6;
   port.rx_dropped = 7;
+  port.tx_retried = 8;
   PortCounterValues ports{};
   AddPortCounters(port, ports);
-  EXPECT_EQ(ports, (PortCounterValues{5, 6, 7}));
+  AddPortCounters(port, ports);  // a second worker
+  // The device's counters, by rte_eth_stats's field names, set once.
+  struct {
+    uint64_t imissed = 9, rx_nombuf = 10, ierrors = 11;
+  } device;
+  SetDeviceCounters(device, ports);
+  EXPECT_EQ(ports, (PortCounterValues{10, 12, 14, 16, 9, 10}));
+  EXPECT_STREQ(kPortCounterList[4].name, "imissed");
+  EXPECT_STREQ(kPortCounterList[5].name, "rx_nombuf");
 }
 
 }  // namespace
