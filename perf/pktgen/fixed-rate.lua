@@ -1,9 +1,9 @@
 -- A fixed-rate run through sgate with Pktgen-DPDK (perf/pktgen/README.md).
 --
 --   pktgen port 0 ── sgate inside port   (the server, 198.51.100.10)
---   pktgen port 1 ── sgate outside port  (clients 203.0.113.1-251)
+--   pktgen port 1 ── sgate outside port  (clients 203.0.113.1-3)
 --
--- Port 1 sends UDP from the clients (source ports 10000-10999) to the
+-- Port 1 sends UDP from the clients (source ports 10000-18191) to the
 -- server's port 5000; port 0 sends the server's answers back to the same
 -- client addresses and ports. Both directions run at the same rate; at the
 -- end the script prints tx, rx and loss per direction. The policy is
@@ -37,17 +37,38 @@ local OUTSIDE = 1            -- sgate's outside port: the clients
 local INSIDE_DST_MAC  = nil  -- frames sent by port 0
 local OUTSIDE_DST_MAC = nil  -- frames sent by port 1
 
--- The flows: they must match perf/pktgen/policy.yaml. 251 addresses x
--- 1,000 source ports: pktgen steps every range field once per frame, and
--- 251 is prime, so the pairs repeat only every 251,000 frames.
+-- The flows: they must match perf/pktgen/policy.yaml. Pktgen's range mode
+-- builds its frames once per start, one per mbuf of the port's range pool
+-- (MAX_MBUFS_PER_PORT: 24,576 in Pktgen 23.03), and then sends that pool
+-- round and round: a run sends at most that many distinct frames, and a
+-- range wider than the pool is never covered (251 addresses x 1,000 ports
+-- once made 24,576 flows, not 251,000). So the range is exactly the pool:
+-- 3 addresses x 8,192 source ports, coprime counts stepped once per frame,
+-- meet every pair once in 24,576 frames, and every start sends the same
+-- 24,576 flows. sgate's flows.created after a run is the check.
 local SERVER_IP       = "198.51.100.10"
 local SERVER_PORT     = 5000
 local CLIENT_IP_FIRST = "203.0.113.1"
-local CLIENT_IP_LAST  = "203.0.113.251"
+local CLIENT_IP_LAST  = "203.0.113.3"
 local CLIENT_PORT_MIN = 10000
-local CLIENT_PORT_MAX = 10999
+local CLIENT_PORT_MAX = 18191
+local FLOWS           = 3 * 8192
 
 local function printf(fmt, ...) print(string.format(fmt, ...)) end
+
+-- The pool this Pktgen builds (pktgen.info.maxMbufsPerPort), against the
+-- flow count the ranges above are made for.
+local function check_pool()
+  local pool = pktgen.info and pktgen.info.maxMbufsPerPort
+  if pool ~= nil and pool ~= FLOWS then
+    printf("warning: this Pktgen sends a pool of %d frames per port, not %d: "
+           .. "expect %d flows, and change the ranges to match it",
+           pool, FLOWS, math.min(pool, FLOWS))
+  end
+  printf("flows: %d, both directions (%s-%s, ports %d-%d); sgate's flows.created "
+         .. "should read %d", FLOWS, CLIENT_IP_FIRST, CLIENT_IP_LAST,
+         CLIENT_PORT_MIN, CLIENT_PORT_MAX, FLOWS)
+end
 
 -- range(setter, port, start, inc, min, max): one pktgen.range field.
 local function range(setter, port, start, inc, min, max)
@@ -144,6 +165,7 @@ local senders = tostring(OUTSIDE)
 if BIDIRECTIONAL then senders = INSIDE .. "," .. OUTSIDE end
 
 setup_flows(FRAME_SIZE)
+check_pool()
 local pps, mbps = line_pps(OUTSIDE, FRAME_SIZE)
 pktgen.set(senders, "count", 0)          -- 0: send until stopped
 pktgen.set(senders, "rate", RATE_PCT)

@@ -2,10 +2,10 @@
 -- (perf/pktgen/README.md).
 --
 --   pktgen port 0 ── sgate inside port   (the server, 198.51.100.10)
---   pktgen port 1 ── sgate outside port  (clients 203.0.113.1-251)
+--   pktgen port 1 ── sgate outside port  (clients 203.0.113.1-3)
 --
 -- Both ports send at the same rate, as in fixed-rate.lua: clients to the
--- server's UDP port 5000 from source ports 10000-10999, and the server's
+-- server's UDP port 5000 from source ports 10000-18191, and the server's
 -- answers back (perf/pktgen/policy.yaml). A trial passes when no frame is
 -- lost in either direction. The script binary-searches the rate between
 -- 0% and MAX_RATE_PCT until the bounds are PRECISION_PCT apart, then
@@ -43,17 +43,38 @@ local OUTSIDE = 1              -- sgate's outside port: the clients
 local INSIDE_DST_MAC  = nil
 local OUTSIDE_DST_MAC = nil
 
--- The flows: they must match perf/pktgen/policy.yaml. 251 addresses x
--- 1,000 source ports = 251,000 flows (251 is prime, so pktgen's range
--- counters, stepped once per frame, meet every pair).
+-- The flows: they must match perf/pktgen/policy.yaml. Pktgen's range mode
+-- builds its frames once per start, one per mbuf of the port's range pool
+-- (MAX_MBUFS_PER_PORT: 24,576 in Pktgen 23.03), and then sends that pool
+-- round and round: a run sends at most that many distinct frames, and a
+-- range wider than the pool is never covered (251 addresses x 1,000 ports
+-- once made 24,576 flows, not 251,000). So the range is exactly the pool:
+-- 3 addresses x 8,192 source ports, coprime counts stepped once per frame,
+-- meet every pair once in 24,576 frames, and every start sends the same
+-- 24,576 flows. sgate's flows.created after a run is the check.
 local SERVER_IP       = "198.51.100.10"
 local SERVER_PORT     = 5000
 local CLIENT_IP_FIRST = "203.0.113.1"
-local CLIENT_IP_LAST  = "203.0.113.251"
+local CLIENT_IP_LAST  = "203.0.113.3"
 local CLIENT_PORT_MIN = 10000
-local CLIENT_PORT_MAX = 10999
+local CLIENT_PORT_MAX = 18191
+local FLOWS           = 3 * 8192
 
 local function printf(fmt, ...) print(string.format(fmt, ...)) end
+
+-- The pool this Pktgen builds (pktgen.info.maxMbufsPerPort), against the
+-- flow count the ranges above are made for.
+local function check_pool()
+  local pool = pktgen.info and pktgen.info.maxMbufsPerPort
+  if pool ~= nil and pool ~= FLOWS then
+    printf("warning: this Pktgen sends a pool of %d frames per port, not %d: "
+           .. "expect %d flows, and change the ranges to match it",
+           pool, FLOWS, math.min(pool, FLOWS))
+  end
+  printf("flows: %d, both directions (%s-%s, ports %d-%d); sgate's flows.created "
+         .. "should read %d", FLOWS, CLIENT_IP_FIRST, CLIENT_IP_LAST,
+         CLIENT_PORT_MIN, CLIENT_PORT_MAX, FLOWS)
+end
 
 local function range(setter, port, start, inc, min, max)
   setter(tostring(port), "start", start)
@@ -158,6 +179,7 @@ local function run(label, rate, seconds)
 end
 
 setup_flows(FRAME_SIZE)
+check_pool()
 pktgen.set(senders, "count", 0)  -- 0: send until stopped
 local mbps = link_mbps(OUTSIDE)
 -- 20 bytes of preamble, start delimiter and inter-frame gap per frame.
