@@ -9,6 +9,7 @@
 
 #include "rules/diagnostics.h"
 #include "rules/ip_address.h"
+#include "rules/mac_address.h"
 #include "rules/protocol.h"
 
 namespace sgate::rules {
@@ -82,6 +83,12 @@ struct Interface {
   // Where each address and group name was written, for diagnostics.
   std::vector<SourceLocation> address_locations;
   std::vector<SourceLocation> group_locations;
+  // Operations (DESIGN.md §8): the source MACs it may send from (checked
+  // with settings.anti_spoofing; none listed: not checked) and its own cap
+  // on tracked flows, over settings.max_flows_per_interface.
+  std::vector<MacAddress> macs;
+  std::vector<SourceLocation> mac_locations;
+  std::optional<uint32_t> max_flows;
 
   // Enforced by an sgate started with `--node node_name` (or without
   // --node when node_name is empty): interfaces of that node and those with
@@ -103,6 +110,20 @@ struct Timeouts {
   uint32_t other = 600;
 };
 
+// Flow logs (settings.flow_logs; `sgate --flow-log FILE` sets the path):
+// VPC Flow Logs version 2 records of the flows sgate accepts and the
+// packets it rejects, aggregated over `interval` seconds.
+struct FlowLogSettings {
+  std::string path;          // absolute
+  uint32_t interval = 600;   // AWS offers 60 and 600; shorter for tests
+  uint64_t max_size_mb = 1024;  // past it, records are skipped (SKIPDATA)
+  SourceLocation location;   // of `path`, for errors found opening it
+};
+
+// The most MACs an interface may list: a NIC's own and a few virtual ones
+// (VRRP, bonding) at most; each one is a compare per checked packet.
+inline constexpr size_t kMaxMacsPerInterface = 8;
+
 struct Settings {
   uint32_t max_flows = 1048576;
   UnknownInterfaceAction unknown_interface = UnknownInterfaceAction::kDrop;
@@ -110,6 +131,20 @@ struct Settings {
   uint32_t max_groups_per_interface = 5;  // AWS default; at most 16
   uint32_t max_rules_per_group = 60;      // per direction and family
   Timeouts timeouts;
+  // Operations (DESIGN.md §8).
+  std::optional<FlowLogSettings> flow_logs;
+  std::string account_id = "-";  // flow logs' account-id field
+  // Tracked flows per interface (AWS's connection allowance); an
+  // interface's `max_flows` overrides it. None: no cap.
+  std::optional<uint32_t> max_flows_per_interface;
+  // Frames from the inside port whose source address belongs to an
+  // interface must come from one of its `macs`.
+  bool anti_spoofing = false;
+
+  // The cap on `interface`'s tracked flows, if any.
+  std::optional<uint32_t> FlowCap(const Interface& interface) const {
+    return interface.max_flows ? interface.max_flows : max_flows_per_interface;
+  }
 };
 
 // Identifies a rule by position, for diagnostics and `trace`.

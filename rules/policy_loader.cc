@@ -26,6 +26,11 @@ constexpr int64_t kMaxGroupsPerInterface = 16;
 // The flow table compares times modulo 2^32 seconds, so a timeout must stay
 // far below 2^31; a year is more than any idle timeout needs.
 constexpr int64_t kMaxTimeoutSeconds = 365 * 24 * 3600;
+// AWS aggregates flow logs over 60 or 600 seconds; sgate allows any
+// interval up to the longer one (short ones are for tests).
+constexpr int64_t kMaxFlowLogInterval = 600;
+// A flow log file past 1 TiB is a forgotten rotation, not a plan.
+constexpr int64_t kMaxFlowLogSizeMb = int64_t{1} << 20;
 
 // Parses one YAML policy document. Each Parse* method handles one section,
 // records every problem it finds and keeps going, so one run reports all.
@@ -96,7 +101,8 @@ class PolicyParser {
     reader_.CheckKeys(node, "settings",
                       {"max_flows", "unknown_interface", "revalidate_on_change",
                        "max_groups_per_interface", "max_rules_per_group",
-                       "timeouts"});
+                       "timeouts", "flow_logs", "account_id",
+                       "max_flows_per_interface", "anti_spoofing"});
     Settings& s = policy_.settings;
     OptionalInteger(node, "max_flows", "settings", 1, kMaxFlows, &s.max_flows);
     OptionalInteger(node, "max_groups_per_interface", "settings", 1,
@@ -125,6 +131,82 @@ class PolicyParser {
     if (const YAML::Node n = node["timeouts"]; n.IsDefined()) {
       ParseTimeouts(n);
     }
+    ParseOperationsSettings(node);
+  }
+
+  // Operations (DESIGN.md §8): flow logs, the account id they carry, the
+  // per-interface flow cap and anti-spoofing.
+  void ParseOperationsSettings(const YAML::Node& node) {
+    Settings& s = policy_.settings;
+    if (const YAML::Node n = node["flow_logs"]; n.IsDefined()) {
+      ParseFlowLogs(n);
+    }
+    if (const YAML::Node n = node["account_id"]; n.IsDefined()) {
+      if (std::optional<std::string> v =
+              reader_.String(n, "settings.account_id")) {
+        if (!IsFlowLogField(*v)) {
+          reader_.Error(n, absl::StrCat("settings.account_id: '", *v,
+                                        "' is not one word; expected an "
+                                        "account id such as 123456789012"));
+        } else {
+          s.account_id = *v;
+        }
+      }
+    }
+    if (const YAML::Node n = node["max_flows_per_interface"]; n.IsDefined()) {
+      s.max_flows_per_interface =
+          FlowCap(n, "settings.max_flows_per_interface");
+    }
+    if (const YAML::Node n = node["anti_spoofing"]; n.IsDefined()) {
+      if (std::optional<bool> v = reader_.Bool(n, "settings.anti_spoofing")) {
+        s.anti_spoofing = *v;
+      }
+    }
+  }
+
+  // A flow log field: one word, since the records are space-separated.
+  static bool IsFlowLogField(absl::string_view text) {
+    return !text.empty() &&
+           text.find_first_of(" \t\r\n") == absl::string_view::npos;
+  }
+
+  // A cap on an interface's flows: 1 or more (0 would refuse every flow).
+  std::optional<uint32_t> FlowCap(const YAML::Node& n, absl::string_view what) {
+    if (n.IsScalar() && n.Scalar() == "0") {
+      reader_.Error(n, absl::StrCat(what, ": 0 would refuse every new flow; "
+                                          "expected 1 to ", kMaxFlows,
+                                          " (omit the key for no cap)"));
+      return std::nullopt;
+    }
+    std::optional<int64_t> v = reader_.Integer(n, what, 1, kMaxFlows);
+    if (!v) return std::nullopt;
+    return static_cast<uint32_t>(*v);
+  }
+
+  void ParseFlowLogs(const YAML::Node& node) {
+    const char* what = "settings.flow_logs";
+    if (!reader_.ExpectMap(node, what)) return;
+    reader_.CheckKeys(node, what, {"path", "interval", "max_size_mb"});
+    FlowLogSettings logs;
+    const YAML::Node path = node["path"];
+    if (!path.IsDefined()) {
+      reader_.Error(node, absl::StrCat(what, ": path is missing; expected "
+                                             "the file to write records to"));
+    } else if (std::optional<std::string> v =
+                   reader_.String(path, absl::StrCat(what, ".path"))) {
+      if (v->empty() || (*v)[0] != '/') {
+        reader_.Error(path, absl::StrCat(what, ".path: '", *v,
+                                         "' is not an absolute path; expected "
+                                         "one such as /var/log/sgate/flows.log"));
+      }
+      logs.path = *v;
+      logs.location = reader_.Where(path);
+    }
+    OptionalInteger(node, "interval", what, 1, kMaxFlowLogInterval,
+                    &logs.interval);
+    OptionalInteger(node, "max_size_mb", what, 1, kMaxFlowLogSizeMb,
+                    &logs.max_size_mb);
+    policy_.settings.flow_logs = logs;
   }
 
   void ParseTimeouts(const YAML::Node& node) {
@@ -382,7 +464,7 @@ class PolicyParser {
       if (!reader_.ExpectMap(body, what)) continue;
       reader_.CheckKeys(body, what,
                         {"addresses", "security_groups", "node", "vlan",
-                         "description"});
+                         "description", "macs", "max_flows"});
       const YAML::Node addresses = body["addresses"];
       if (!addresses.IsDefined()) {
         reader_.Error(entry.first,
@@ -433,6 +515,38 @@ class PolicyParser {
           interface.vlan = static_cast<uint16_t>(*v);
         }
       }
+      ParseInterfaceOperations(body, what, interface);
+    }
+  }
+
+  // Operations (DESIGN.md §8): the MACs an interface sends from and its
+  // own flow cap.
+  void ParseInterfaceOperations(const YAML::Node& body, const std::string& what,
+                                Interface& interface) {
+    if (const YAML::Node n = body["macs"]; n.IsDefined()) {
+      std::string macs_what = what + ".macs";
+      if (n.IsSequence() && n.size() == 0) {
+        reader_.Error(n, macs_what + ": expected one or more MAC addresses "
+                                     "(omit the key for none)");
+      }
+      for (const auto& [item, text] : reader_.StringOrList(n, macs_what)) {
+        absl::StatusOr<MacAddress> mac = ParseMacAddress(text);
+        if (!mac.ok()) {
+          reader_.Error(item,
+                        absl::StrCat(macs_what, ": ", mac.status().message()));
+        } else if (interface.macs.size() == kMaxMacsPerInterface) {
+          reader_.Error(item, absl::StrCat(macs_what, ": more than ",
+                                           kMaxMacsPerInterface,
+                                           " MAC addresses; expected at most ",
+                                           kMaxMacsPerInterface));
+        } else {
+          interface.macs.push_back(*mac);
+          interface.mac_locations.push_back(reader_.Where(item));
+        }
+      }
+    }
+    if (const YAML::Node n = body["max_flows"]; n.IsDefined()) {
+      interface.max_flows = FlowCap(n, what + ".max_flows");
     }
   }
 
