@@ -98,9 +98,13 @@ absl::Status Forwarding::Start(
   }
 
   // Each worker tracks its share of settings.max_flows (RSS gives each a
-  // share of the connections), in memory on its own socket.
+  // share of the connections), in memory on its own socket: the flow table
+  // and its side arrays (dataplane/flow_accounting.h) in one block.
   flows_per_worker_ = std::max<uint32_t>(1, config.max_flows / workers);
-  const size_t bytes = dataplane::FlowTable::MemoryFor(flows_per_worker_);
+  const size_t table_bytes =
+      dataplane::FlowTable::MemoryFor(flows_per_worker_);
+  const size_t bytes =
+      table_bytes + dataplane::FlowAccounting::MemoryFor(flows_per_worker_);
   uint32_t id = 0;
   unsigned lcore;
   std::vector<unsigned> lcores;
@@ -117,6 +121,7 @@ absl::Status Forwarding::Start(
     flow_memory_.emplace_back(memory);
     Worker::Ptr worker =
         Worker::Create(socket, id, static_cast<uint16_t>(id), pairs_, memory,
+                       static_cast<uint8_t*>(memory) + table_bytes,
                        flows_per_worker_, tables, stop);
     if (worker == nullptr) {
       return absl::ResourceExhaustedError(

@@ -15,6 +15,8 @@ const char* SectionKey(CounterSection section) {
       return "drops";
     case CounterSection::kFlows:
       return "flows";
+    case CounterSection::kFlowLogs:
+      return "flow_logs";
   }
   return nullptr;
 }

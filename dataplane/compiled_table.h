@@ -62,6 +62,7 @@ class CompiledTable : public PolicyTableBase {
                           const rules::Classification& c) const {
     ClassifyResult r{c.interface != rules::Classification::kNoInterface,
                      c.allowed(), c.rule_id};
+    r.interface = c.interface;
     // New flows only: the deciding rule's remote and the interface's other
     // direction make it untracked (DESIGN.md §5). rte_acl reports a rule
     // open to everyone whenever one matches (rules/rule_table.cc).

@@ -18,9 +18,10 @@ namespace sgate::dataplane {
 // is one line in its X list (and the increment).
 
 enum class CounterSection : uint8_t {
-  kPackets,  // top level of the stats: received, forwarded, ...
-  kDrops,    // "drops": one per DropReason
-  kFlows,    // "flows": the flow tables
+  kPackets,   // top level of the stats: received, forwarded, ...
+  kDrops,     // "drops": one per DropReason
+  kFlows,     // "flows": the flow tables
+  kFlowLogs,  // "flow_logs": the control thread's flow-log writer
 };
 enum class CounterKind : uint8_t {
   kCounter,  // only grows
@@ -39,6 +40,23 @@ enum class CounterKind : uint8_t {
   X(classified, kCounter,                                                   \
     "packets the rules decided: no tracked flow of theirs, or its re-check " \
     "after a reload (a packet of a tracked flow is not looked up)")
+
+// The flow-log writer's counters (control/flow_log_writer.h), kept by the
+// control thread rather than summed over the workers: X(member, kind,
+// "help").
+#define SGATE_FLOW_LOG_COUNTERS(X)                                          \
+  X(intervals, kCounter, "aggregation intervals written")                   \
+  X(records, kCounter, "ACCEPT and REJECT records written")                  \
+  X(nodata_records, kCounter,                                               \
+    "NODATA records: an interface without traffic in an interval")          \
+  X(skipdata_records, kCounter,                                             \
+    "SKIPDATA records: an interface whose records were skipped")            \
+  X(records_skipped, kCounter,                                              \
+    "records not written: a worker's queue to the writer was full, or the " \
+    "file was at max_size_mb")                                              \
+  X(bytes_written, kCounter, "bytes written to flow log files")             \
+  X(reopens, kCounter, "flow log files reopened (SIGUSR1, a new path)")     \
+  X(write_errors, kCounter, "flow log writes or opens that failed")
 
 // Per-worker packet counters, on a cache line of their own so that the
 // control thread's reads never share a line another worker writes.
@@ -62,9 +80,10 @@ constexpr auto MakeCounterList() {
 #define SGATE_COUNT_ONE(...) +1
       SGATE_PACKET_COUNTERS(SGATE_COUNT_ONE);
   constexpr size_t kFlows = 0 SGATE_FLOW_COUNTERS(SGATE_COUNT_ONE);
+  constexpr size_t kFlowLogs = 0 SGATE_FLOW_LOG_COUNTERS(SGATE_COUNT_ONE);
 #undef SGATE_COUNT_ONE
   constexpr size_t kDrops = kDropReasonCount - kFirstDropReason;
-  std::array<CounterInfo, kPackets + kDrops + kFlows> list{};
+  std::array<CounterInfo, kPackets + kDrops + kFlows + kFlowLogs> list{};
   size_t i = 0;
 #define SGATE_PACKET_INFO(member, kind, help) \
   list[i++] = {#member, CounterSection::kPackets, CounterKind::kind, help};
@@ -78,11 +97,15 @@ constexpr auto MakeCounterList() {
   list[i++] = {#member, CounterSection::kFlows, CounterKind::kind, help};
   SGATE_FLOW_COUNTERS(SGATE_FLOW_INFO)
 #undef SGATE_FLOW_INFO
+#define SGATE_FLOW_LOG_INFO(member, kind, help) \
+  list[i++] = {#member, CounterSection::kFlowLogs, CounterKind::kind, help};
+  SGATE_FLOW_LOG_COUNTERS(SGATE_FLOW_LOG_INFO)
+#undef SGATE_FLOW_LOG_INFO
   return list;
 }
 }  // namespace internal
 
-// Packets, then drops (in DropReason order), then flows.
+// Packets, then drops (in DropReason order), then flows, then flow logs.
 inline constexpr auto kCounterList = internal::MakeCounterList();
 inline constexpr size_t kCounterCount = kCounterList.size();
 using CounterValues = std::array<uint64_t, kCounterCount>;
@@ -94,7 +117,8 @@ static_assert([] {
   return true;
 }());
 
-// Adds one worker's counters to `sum`, in kCounterList order.
+// Adds one worker's counters to `sum`, in kCounterList order (the flow-log
+// section is the control thread's: left as it is).
 inline void AddWorkerCounters(const EnforcerCounters& packets,
                               const FlowTable::Counters& flows,
                               CounterValues& sum) {
@@ -181,6 +205,52 @@ void SetDeviceCounters(const DeviceStats& stats, PortCounterValues& sum) {
 #define SGATE_SET_MEMBER(member, kind, help) sum[i++] = stats.member;
   SGATE_DEVICE_COUNTERS(SGATE_SET_MEMBER)
 #undef SGATE_SET_MEMBER
+}
+
+}  // namespace sgate::dataplane
+
+namespace sgate::dataplane {
+
+// Per-interface counters of one worker, by interface slot
+// (dataplane/interface_table.h): X(member, kind, "help"). A member named
+// after a drop reason counts the drops of that reason charged to the
+// interface (reports give them a `reason`).
+#define SGATE_INTERFACE_COUNTERS(X)                                          \
+  X(flows, kGauge, "flows of the interface tracked now")                     \
+  X(interface_flow_cap, kCounter,                                            \
+    "packets of new flows refused: the interface was at its max_flows")      \
+  X(spoofed_source, kCounter,                                                \
+    "frames from the inside with the interface's address from another MAC")  \
+  X(flow_log_records_lost, kCounter,                                         \
+    "flow log records of the interface lost: its worker's queue was full")
+
+struct InterfaceCounters {
+#define SGATE_COUNTER_MEMBER(member, kind, help) uint64_t member = 0;
+  SGATE_INTERFACE_COUNTERS(SGATE_COUNTER_MEMBER)
+#undef SGATE_COUNTER_MEMBER
+};
+
+struct InterfaceCounterInfo {
+  const char* name;
+  CounterKind kind;
+  const char* help;
+};
+inline constexpr InterfaceCounterInfo kInterfaceCounterList[] = {
+#define SGATE_INTERFACE_INFO(member, kind, help) \
+  {#member, CounterKind::kind, help},
+    SGATE_INTERFACE_COUNTERS(SGATE_INTERFACE_INFO)
+#undef SGATE_INTERFACE_INFO
+};
+inline constexpr size_t kInterfaceCounterCount =
+    std::size(kInterfaceCounterList);
+using InterfaceCounterValues = std::array<uint64_t, kInterfaceCounterCount>;
+
+inline void AddInterfaceCounters(const InterfaceCounters& interface,
+                                  InterfaceCounterValues& sum) {
+  size_t i = 0;
+#define SGATE_ADD_MEMBER(member, kind, help) sum[i++] += interface.member;
+  SGATE_INTERFACE_COUNTERS(SGATE_ADD_MEMBER)
+#undef SGATE_ADD_MEMBER
 }
 
 }  // namespace sgate::dataplane

@@ -36,7 +36,12 @@ namespace sgate::dataplane {
     "later fragments whose first fragment was never seen")                    \
   X(kRevalidationDenied, "revalidation_denied",                               \
     "packets of flows the reloaded rules no longer allow")                    \
-  X(kTxFull, "tx_full", "frames the transmit queue refused")
+  X(kTxFull, "tx_full", "frames the transmit queue refused")                 \
+  X(kInterfaceFlowCap, "interface_flow_cap",                                  \
+    "packets of allowed new flows of an interface at its max_flows")          \
+  X(kSpoofedSource, "spoofed_source",                                         \
+    "frames from the inside sent with an interface's address from a MAC "     \
+    "not its own (settings.anti_spoofing)")
 
 enum class DropReason : uint8_t {
   kNone = 0,  // not dropped: what ParseFrame returns for a good frame

@@ -8,6 +8,7 @@
 #include "dataplane/conntrack.h"
 #include "dataplane/counter_list.h"
 #include "dataplane/drop_reason.h"
+#include "dataplane/flow_accounting.h"
 #include "dataplane/flow_table.h"
 #include "dataplane/fragment_table.h"
 #include "dataplane/packet_parser.h"
@@ -28,6 +29,11 @@ struct Verdict {
 // allow track the new flow. Ports, mbufs and bursts stay outside, so this
 // logic is tested without EAL and with any rule table (a PolicyTable,
 // dataplane/policy_table.h). No allocation, locks or virtual calls.
+//
+// Operations (DESIGN.md §8) need the FlowAccounting attached to the flow
+// table (every worker has one): per-interface flow caps, flow-log records
+// of rejected packets and closed flows, and anti-spoofing of frames from
+// the inside. Without one, the Enforcer decides as before.
 class Enforcer {
  public:
   // `worker`: this worker's index, for the per-worker rule counters.
@@ -79,6 +85,38 @@ class Enforcer {
     ++counters_.drops[static_cast<int>(reason)];
     return {false, reason};
   }
+  // A drop the flow logs report as REJECT: a packet of `key` that a
+  // decision about the interface of `slot` refused.
+  Verdict Reject(DropReason reason, const FlowKey& key, uint64_t hash,
+                 bool ingress, uint16_t slot, uint32_t bytes) {
+    if (FlowAccounting* accounting = flows_.accounting()) {
+      accounting->Rejected(key, hash, ingress, slot, bytes);
+    }
+    return Drop(reason);
+  }
+  Verdict Spoofed(uint16_t slot) {
+    flows_.accounting()->CountSpoofed(slot);
+    return Drop(DropReason::kSpoofedSource);
+  }
+  // Anti-spoofing: whether `frame` came from a MAC of the interface of
+  // `slot` (an interface without `macs` is not checked).
+  template <PolicyTable Table>
+  static bool FromOwnMac(const Table& table, uint16_t slot,
+                         const uint8_t* frame) {
+    return table.interfaces().limits(slot).SendsFrom(SourceMac(frame));
+  }
+  static uint64_t SourceMac(const uint8_t* frame) {
+    uint64_t mac = 0;
+    for (int i = 6; i < 12; ++i) mac = mac << 8 | frame[i];
+    return mac;
+  }
+  // Anti-spoofing for frames that open no flow (ARP, neighbour discovery,
+  // later fragments): false, counted against the interface, when the
+  // table names an interface owning the source address and `frame` is not
+  // from one of its MACs. Rare frames: one classification each.
+  template <PolicyTable Table>
+  bool FromOwnSource(const Table& table, const ParsedPacket& p,
+                     const uint8_t* frame);
 
   static FlowKey KeyOf(const ParsedPacket& p, bool ingress);
   // The key of the flow an ICMP error quotes. The quoted packet went the
@@ -98,11 +136,14 @@ class Enforcer {
            parsed_[i].kind == FrameKind::kIp && !parsed_[i].is_later_fragment;
   }
   // `classified`: the rules' answer for `p`, when the burst already has it.
+  // `check_mac`: with anti-spoofing, the frame of a packet from the
+  // inside, whose source MAC must be its interface's; else null.
   template <PolicyTable Table>
   Verdict ProcessFlow(const ParsedPacket& p, const FlowKey& key,
                       uint64_t hash, bool ingress, uint32_t length,
                       uint32_t now, const Table& table,
-                      const ClassifyResult* classified);
+                      const ClassifyResult* classified,
+                      const uint8_t* check_mac);
 
   FlowTable& flows_;
   uint32_t worker_;
@@ -127,6 +168,12 @@ void Enforcer::ProcessBurst(const uint8_t* const* frames,
                             Verdict* verdicts) {
   RTE_ASSERT(count <= kMaxBurst);
   bool ingress = arrived_on == Side::kOutside;
+  FlowAccounting* accounting = flows_.accounting();
+  if (accounting != nullptr) accounting->Tick(now, table.flow_logs());
+  // Anti-spoofing looks at frames from the inside; their flows' interfaces
+  // are in the accounting's side arrays.
+  const bool check_macs = !ingress && accounting != nullptr &&
+                          table.interfaces().anti_spoofing();
   // Stage 1: parse, build the flow keys, start loading their buckets.
   for (uint16_t i = 0; i < count; ++i) {
     errors_[i] = ParseFrame(frames[i], lengths[i], &parsed_[i]);
@@ -180,14 +227,23 @@ void Enforcer::ProcessBurst(const uint8_t* const* frames,
       verdicts[i] = Drop(errors_[i]);
     } else if (p.kind != FrameKind::kIp) {
       // Hosts cannot work without ARP and neighbour discovery (DESIGN.md §3).
-      verdicts[i] = Forward();
+      verdicts[i] = check_macs && !FromOwnSource(table, p, frames[i])
+                        ? Drop(DropReason::kSpoofedSource)
+                        : Forward();
     } else if (p.is_later_fragment) {
-      verdicts[i] = fragments_.WasAllowed(p, now)
-                        ? Forward()
-                        : Drop(DropReason::kOrphanFragment);
+      if (check_macs && !FromOwnSource(table, p, frames[i])) {
+        verdicts[i] = Drop(DropReason::kSpoofedSource);
+      } else {
+        verdicts[i] = fragments_.WasAllowed(p, now)
+                          ? Forward()
+                          : Drop(DropReason::kOrphanFragment);
+      }
     } else {
-      verdicts[i] = ProcessFlow(p, keys_[i], hashes_[i], ingress, lengths[i],
-                                now, table, classified);
+      // Flows count IP bytes, as VPC Flow Logs do: the same whatever the
+      // frame's VLAN tags.
+      verdicts[i] = ProcessFlow(p, keys_[i], hashes_[i], ingress,
+                                p.l3_length, now, table, classified,
+                                check_macs ? frames[i] : nullptr);
       if (verdicts[i].forward && p.is_fragment) {
         fragments_.RememberAllowed(p, now);
       }
@@ -199,10 +255,15 @@ template <PolicyTable Table>
 Verdict Enforcer::ProcessFlow(const ParsedPacket& p, const FlowKey& key,
                               uint64_t hash, bool ingress, uint32_t length,
                               uint32_t now, const Table& table,
-                              const ClassifyResult* classified) {
+                              const ClassifyResult* classified,
+                              const uint8_t* check_mac) {
   if (p.has_quote) {
     FlowKey quoted = QuotedKeyOf(p, ingress);
-    if (flows_.Lookup(quoted, FlowTable::Hash(quoted), now) != nullptr) {
+    if (FlowEntry* flow = flows_.Lookup(quoted, FlowTable::Hash(quoted), now)) {
+      if (check_mac != nullptr) {
+        uint16_t slot = flows_.accounting()->SlotOf(flows_.IndexOf(flow));
+        if (!FromOwnMac(table, slot, check_mac)) return Spoofed(slot);
+      }
       ++counters_.icmp_errors_of_flows;
       return Forward();
     }
@@ -211,6 +272,10 @@ Verdict Enforcer::ProcessFlow(const ParsedPacket& p, const FlowKey& key,
   }
   int direction = ingress ? 0 : 1;
   if (FlowEntry* flow = flows_.Lookup(key, hash, now)) {
+    if (check_mac != nullptr) {
+      uint16_t slot = flows_.accounting()->SlotOf(flows_.IndexOf(flow));
+      if (!FromOwnMac(table, slot, check_mac)) return Spoofed(slot);
+    }
     bool from_opener = flow->opened_ingress == ingress;
     // A flow admitted under an older policy is re-checked when it is
     // untracked, or when the policy asks for it (DESIGN.md §5). An ICMP
@@ -222,8 +287,12 @@ Verdict Enforcer::ProcessFlow(const ParsedPacket& p, const FlowKey& key,
       ++counters_.classified;
       ClassifyResult recheck = table.Classify(OpenerKeyOf(*flow, p));
       if (!recheck.interface_known || !recheck.allowed) {
+        FlowAccounting* accounting = flows_.accounting();
+        uint16_t slot = accounting ? accounting->SlotOf(flows_.IndexOf(flow))
+                                   : kNoSlot;
         flows_.Remove(flow);
-        return Drop(DropReason::kRevalidationDenied);
+        return Reject(DropReason::kRevalidationDenied, key, hash, ingress,
+                      slot, length);
       }
       flow->generation = table.generation();
       flows_.SetRule(flow, recheck.rule_id);
@@ -242,9 +311,28 @@ Verdict Enforcer::ProcessFlow(const ParsedPacket& p, const FlowKey& key,
     ++counters_.unknown_interface_passed;  // untracked by design
     return Forward();
   }
-  if (!result.allowed) return Drop(DropReason::kNoRuleMatched);
+  const InterfaceTable& interfaces = table.interfaces();
+  const uint16_t slot = interfaces.SlotOf(result.interface);
+  if (check_mac != nullptr && !FromOwnMac(table, slot, check_mac)) {
+    return Spoofed(slot);
+  }
+  if (!result.allowed) {
+    return Reject(DropReason::kNoRuleMatched, key, hash, ingress, slot,
+                  length);
+  }
+  FlowAccounting* accounting = flows_.accounting();
+  if (accounting != nullptr &&
+      accounting->AtCap(slot, interfaces.limits(slot).flow_cap)) {
+    accounting->CountCapped(slot);
+    return Reject(DropReason::kInterfaceFlowCap, key, hash, ingress, slot,
+                  length);
+  }
   FlowEntry* flow = flows_.Insert(key, hash);
-  if (flow == nullptr) return Drop(DropReason::kFlowTableFull);
+  if (flow == nullptr) {
+    return Reject(DropReason::kFlowTableFull, key, hash, ingress, slot,
+                  length);
+  }
+  if (accounting != nullptr) accounting->Opened(flows_.IndexOf(flow), slot);
   flow->opened_ingress = ingress;
   flow->state = InitialState(p.protocol, p.tcp_flags);
   flow->expires_at = now + IdleTimeout(flow->state, table.timeouts());
@@ -254,6 +342,24 @@ Verdict Enforcer::ProcessFlow(const ParsedPacket& p, const FlowKey& key,
   table.CountAdmitted(worker_, result.rule_id);
   flows_.Count(flow, direction, length);
   return Forward();
+}
+
+template <PolicyTable Table>
+bool Enforcer::FromOwnSource(const Table& table, const ParsedPacket& p,
+                             const uint8_t* frame) {
+  rules::PacketKey key;
+  key.direction = rules::Direction::kEgress;
+  key.local.family = key.remote.family = p.family;
+  key.local.bytes = p.src;
+  key.remote.bytes = p.dst;
+  if (p.vlan_tags) key.vlan = p.vlan;
+  key.protocol = p.protocol;
+  ClassifyResult owner = table.Classify(key);
+  if (!owner.interface_known) return true;
+  uint16_t slot = table.interfaces().SlotOf(owner.interface);
+  if (FromOwnMac(table, slot, frame)) return true;
+  flows_.accounting()->CountSpoofed(slot);
+  return false;
 }
 
 }  // namespace sgate::dataplane

@@ -1,5 +1,7 @@
 #include "dataplane/flow_table.h"
 
+#include "dataplane/flow_accounting.h"
+
 #include <immintrin.h>
 #include <rte_common.h>
 
@@ -163,6 +165,7 @@ void FlowTable::Release(uint32_t index) {
   if (!clear(buckets_[Primary(hash)]) && clear(buckets_[Secondary(hash)])) {
     --buckets_[Primary(hash)].displaced;
   }
+  if (accounting_ != nullptr) accounting_->Released(index, entries_[index]);
   entries_[index].in_use = false;
   free_stack_[free_count_++] = index;
   --counters_.active;

@@ -14,6 +14,8 @@
 
 namespace sgate::dataplane {
 
+class FlowAccounting;
+
 // A connection's identity, oriented by the protected interface rather than
 // by the packet: both directions of a flow build the same key, so one
 // lookup serves requests and replies without sorting addresses.
@@ -211,6 +213,21 @@ class FlowTable {
 
   void Remove(FlowEntry* entry);
 
+  // What else the worker keeps per flow, in side arrays indexed by the
+  // entry's index (dataplane/flow_accounting.h): told of every entry the
+  // table frees (expired or removed), so it can count the interface's
+  // flows down and report the flow's last packets. None: not told.
+  void Attach(FlowAccounting* accounting) { accounting_ = accounting; }
+  FlowAccounting* accounting() const { return accounting_; }
+  // An entry's index: stable for as long as the entry is in use.
+  uint32_t IndexOf(const FlowEntry* entry) const {
+    return static_cast<uint32_t>(entry - entries_);
+  }
+  // For scans a slice at a time (flow logs): entries [0, high_water())
+  // hold every live one.
+  const FlowEntry& entry(uint32_t index) const { return entries_[index]; }
+  uint32_t high_water() const { return high_water_; }
+
   // Examines up to `budget` entries, resuming where the last call stopped,
   // and removes those expired at `now`. Returns how many it removed.
   uint32_t ExpireSome(uint32_t now, uint32_t budget);
@@ -311,6 +328,7 @@ class FlowTable {
   // stay below this mark and the sweep need not walk the empty rest of a
   // table sized for millions.
   uint32_t high_water_ = 0;
+  FlowAccounting* accounting_ = nullptr;
   Counters counters_;
 };
 

@@ -11,6 +11,9 @@ namespace {
 constexpr uint16_t kEtherTypeIpv4 = 0x0800;
 constexpr uint16_t kEtherTypeIpv6 = 0x86DD;
 constexpr uint16_t kEtherTypeArp = 0x0806;
+// An ARP packet for IPv4 over Ethernet: 8 bytes of header, then sender
+// MAC and IPv4 address, target MAC and IPv4 address.
+constexpr uint32_t kArpIpv4Length = 28;
 constexpr uint16_t kEtherTypeVlan = 0x8100;  // 802.1Q
 constexpr uint16_t kEtherTypeQinq = 0x88A8;  // 802.1ad outer tag
 
@@ -359,6 +362,16 @@ ParseError internal::ParseFrameGeneral(const uint8_t* data, uint32_t length,
   }
   if (ether_type == kEtherTypeArp) {
     out->kind = FrameKind::kArp;
+    // Ethernet/IPv4 ARP: its sender and target addresses, so that
+    // anti-spoofing can check the sender's. Anything else passes as it is.
+    const uint8_t* arp = data + offset;
+    if (length >= offset + kArpIpv4Length && Load16(arp) == 1 &&
+        Load16(arp + 2) == kEtherTypeIpv4 && arp[4] == 6 && arp[5] == 4) {
+      out->family = Family::kIPv4;
+      out->l3_offset = static_cast<uint16_t>(offset);
+      StoreIpv4(&out->src, arp + 14);
+      StoreIpv4(&out->dst, arp + 24);
+    }
     return ParseError::kNone;
   }
   if (ether_type != kEtherTypeIpv4 && ether_type != kEtherTypeIpv6) {

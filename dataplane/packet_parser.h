@@ -35,6 +35,8 @@ struct QuotedPacket {
 // Everything the flow table and the classifier need from a frame. Addresses
 // are in network byte order; IPv4 uses the first 4 bytes, the rest are zero
 // so that a key built from them compares as plain bytes.
+// An Ethernet/IPv4 ARP frame (kArp) carries its sender and target protocol
+// addresses in src and dst; other ARP frames leave them zero.
 struct ParsedPacket {
   FrameKind kind = FrameKind::kIp;
   rules::Family family = rules::Family::kIPv4;

@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <string>
 
+#include "dataplane/interface_table.h"
 #include "rules/packet_key.h"
 #include "rules/policy.h"
 
@@ -26,6 +27,7 @@ struct ClassifyResult {
   bool allowed = false;
   uint32_t rule_id = 0;    // valid when allowed by a rule
   bool untracked = false;  // rules::UntrackedFlows says so
+  uint32_t interface = 0;  // valid when interface_known: the table's id
 };
 
 // How the table decides one packet, for `sgatectl trace` and `flows`: the
@@ -54,6 +56,10 @@ concept PolicyTable = requires(const T& table, const rules::PacketKey& key,
   { table.generation() } -> std::same_as<uint32_t>;
   { table.timeouts() } -> std::same_as<const rules::Timeouts&>;
   { table.revalidate_on_change() } -> std::same_as<bool>;
+  // Operations (DESIGN.md §8): interfaces by slot, with their flow caps
+  // and MACs; whether flow logs are on.
+  { table.interfaces() } -> std::same_as<const InterfaceTable&>;
+  { table.flow_logs() } -> std::same_as<bool>;
   // The control thread.
   { table.Explain(key) } -> std::same_as<Explanation>;
   { table.policy() } -> std::same_as<const rules::Policy&>;

@@ -4,6 +4,7 @@
 #include <string>
 #include <vector>
 
+#include "dataplane/interface_table.h"
 #include "dataplane/policy_table.h"
 #include "dataplane/rule_counters.h"
 #include "rules/policy.h"
@@ -18,13 +19,17 @@ namespace sgate::dataplane {
 class PolicyTableBase {
  public:
   // `interfaces`: the names of the interfaces the classifier reports, by
-  // the id it reports them with.
+  // the id it reports them with. Until set_interfaces, an interface's slot
+  // is its id (InterfaceTable::Identity).
   PolicyTableBase(rules::Policy policy, uint32_t generation, uint32_t workers,
                   const std::vector<std::string>& interfaces)
       : policy_(std::move(policy)),
         generation_(generation),
+        workers_(workers),
         counters_(workers, policy_.rules().size()),
-        untracked_(policy_, interfaces) {}
+        untracked_(policy_, interfaces),
+        interface_names_(interfaces),
+        interfaces_(InterfaceTable::Identity(policy_, interfaces, workers)) {}
   PolicyTableBase(const PolicyTableBase&) = delete;
   PolicyTableBase& operator=(const PolicyTableBase&) = delete;
 
@@ -40,12 +45,27 @@ class PolicyTableBase {
   }
   const RuleCounters& rule_counters() const { return counters_; }
   const rules::Policy& policy() const { return policy_; }
+  const InterfaceTable& interfaces() const { return interfaces_; }
+  bool flow_logs() const { return policy_.settings.flow_logs.has_value(); }
+
+  // The control thread, before the table is published: the interfaces'
+  // slots (control/interface_slots.h), stable across generations.
+  const std::vector<std::string>& interface_names() const {
+    return interface_names_;
+  }
+  uint32_t workers() const { return workers_; }
+  void set_interfaces(InterfaceTable interfaces) {
+    interfaces_ = std::move(interfaces);
+  }
 
  protected:
   rules::Policy policy_;
   uint32_t generation_;
+  uint32_t workers_;
   RuleCounters counters_;
   rules::UntrackedFlows untracked_;
+  std::vector<std::string> interface_names_;
+  InterfaceTable interfaces_;
 };
 
 }  // namespace sgate::dataplane

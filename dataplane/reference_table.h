@@ -25,6 +25,7 @@ class ReferenceTable : public PolicyTableBase {
     rules::Verdict v = reference_.Evaluate(key);
     ClassifyResult r{v.interface != nullptr, v.allowed,
                      v.matching_rules.empty() ? 0 : v.matching_rules.front()};
+    if (v.interface != nullptr) r.interface = IdOf(*v.interface);
     // Untracked if any of the rules that allow it makes it so.
     for (uint32_t id : v.matching_rules) {
       r.untracked = r.untracked ||

@@ -18,6 +18,7 @@
 
 #include "dataplane/counter_list.h"
 #include "dataplane/enforcer.h"
+#include "dataplane/flow_accounting.h"
 #include "dataplane/flow_snapshot.h"
 #include "dataplane/flow_table.h"
 #include "dataplane/port_pair.h"
@@ -60,20 +61,23 @@ class Worker {
   static constexpr int kTxIdleRetries = 2;
   static constexpr uint32_t kTxRetryDelayUs = 1;
 
-  // `flow_memory`: FlowTable::MemoryFor(flow_capacity) bytes (the worker
-  // does not own it). At most kMaxPairs pairs.
+  // `flow_memory`: FlowTable::MemoryFor(flow_capacity) bytes and
+  // `accounting_memory`: FlowAccounting::MemoryFor(flow_capacity) bytes
+  // (the worker owns neither). At most kMaxPairs pairs.
   Worker(uint32_t id, uint16_t queue, const std::vector<PortPairIds>& pairs,
-         void* flow_memory, uint32_t flow_capacity, Published<Table>& tables,
-         const std::atomic<bool>& stop)
+         void* flow_memory, void* accounting_memory, uint32_t flow_capacity,
+         Published<Table>& tables, const std::atomic<bool>& stop)
       : id_(id),
         queue_(queue),
         pair_count_(static_cast<uint16_t>(pairs.size())),
         flows_(flow_memory, flow_capacity),
+        accounting_(accounting_memory, flow_capacity),
         enforcer_(flows_, id),
         tables_(tables),
         stop_(stop) {
     RTE_ASSERT(pairs.size() <= kMaxPairs);
     std::copy(pairs.begin(), pairs.end(), pairs_.begin());
+    flows_.Attach(&accounting_);
   }
 
   // Workers are freed with rte_free (Create).
@@ -108,7 +112,10 @@ class Worker {
         received += Poll(pair.inside, pair.outside, Side::kInside, now, *table);
         received += Poll(pair.outside, pair.inside, Side::kOutside, now, *table);
       }
+      // Expiry reports the flows it frees to the accounting, with `now`.
+      accounting_.Tick(now, table->flow_logs());
       flows_.ExpireSome(now, received ? kExpiryBusy : kExpiryIdle);
+      accounting_.ServeFlush(flows_);
       snapshot_.Serve(flows_, now);
       probe_.Serve(flows_, now);
       tables_.Quiescent(id_);
@@ -121,6 +128,9 @@ class Worker {
     return ports_[port];
   }
   const FlowTable& flows() const { return flows_; }
+  // The control thread: interface counters, flow-log queue and flushes.
+  FlowAccounting& accounting() { return accounting_; }
+  const FlowAccounting& accounting() const { return accounting_; }
   FlowSnapshot& snapshot() { return snapshot_; }
   FlowProbe& probe() { return probe_; }
 
@@ -187,6 +197,7 @@ class Worker {
   uint16_t pair_count_;
   std::array<PortPairIds, kMaxPairs> pairs_{};
   FlowTable flows_;
+  FlowAccounting accounting_;
   Enforcer enforcer_;
   Published<Table>& tables_;
   const std::atomic<bool>& stop_;

@@ -124,6 +124,14 @@ class FrameBuilder {
     Poke(frame_offset, value >> 8);
     return Poke(frame_offset + 1, value & 0xFF);
   }
+  // The Ethernet source address, "02:00:00:00:00:0a" (anti-spoofing).
+  FrameBuilder& SourceMac(const std::string& mac) {
+    for (size_t i = 0; i < 6; ++i) {
+      Poke(6 + i, static_cast<uint8_t>(std::stoul(mac.substr(3 * i, 2),
+                                                   nullptr, 16)));
+    }
+    return *this;
+  }
 
   std::vector<uint8_t> Build() const {
     std::vector<uint8_t> f(12, 0);  // MAC addresses are irrelevant here
