@@ -181,6 +181,32 @@ void Forwarding::AddTo(StatsSnapshot& s) const {
     dataplane::AddWorkerCounters(w->counters(), w->flows().counters(),
                                  s.counters);
   }
+  for (StatsSnapshot::Interface& i : s.interfaces) {
+    for (const Worker::Ptr& w : workers_) {
+      dataplane::AddInterfaceCounters(w->accounting().counters(i.slot),
+                                      i.counters);
+    }
+  }
+}
+
+uint64_t Forwarding::FlowsOf(uint16_t slot) const {
+  uint64_t flows = 0;
+  for (const Worker::Ptr& w : workers_) {
+    flows += w->accounting().counters(slot).flows;
+  }
+  return flows;
+}
+
+void Forwarding::ResetSlot(uint16_t slot) {
+  for (const Worker::Ptr& w : workers_) w->accounting().ResetSlot(slot);
+}
+
+std::vector<FlowLogWriter::Source> Forwarding::FlowLogSources() {
+  std::vector<FlowLogWriter::Source> sources;
+  for (const Worker::Ptr& w : workers_) {
+    sources.push_back({&w->accounting(), &w->flows()});
+  }
+  return sources;
 }
 
 absl::StatusOr<std::optional<DataplaneView::FoundFlow>> Forwarding::FindFlow(

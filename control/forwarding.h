@@ -8,6 +8,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "control/dataplane_view.h"
+#include "control/flow_log_writer.h"
 #include "control/stats_snapshot.h"
 #include "dataplane/live_table.h"
 #include "dataplane/port_pair.h"
@@ -60,8 +61,16 @@ class Forwarding {
   // stay readable until the Forwarding is destroyed.
   void Stop();
 
-  // Port and worker counters, summed over the workers, into `snapshot`.
+  // Port and worker counters, summed over the workers, into `snapshot`,
+  // and those of each interface it lists.
   void AddTo(StatsSnapshot& snapshot) const;
+
+  // Per interface slot (control/interface_slots.h): the flows all workers
+  // track for it, and zeroing what they counted (a slot nothing uses).
+  uint64_t FlowsOf(uint16_t slot) const;
+  void ResetSlot(uint16_t slot);
+  // What the flow-log writer reads: each worker's accounting and flows.
+  std::vector<FlowLogWriter::Source> FlowLogSources();
 
   // DataplaneView's flow questions, answered by the workers themselves.
   absl::StatusOr<std::optional<DataplaneView::FoundFlow>> FindFlow(

@@ -1,5 +1,8 @@
 #include "control/online_commands.h"
 
+#include <algorithm>
+#include <cstring>
+
 #include "absl/status/statusor.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_format.h"
@@ -20,8 +23,52 @@ uint64_t Count(const YAML::Node& node, const char* key) {
   return value.IsScalar() ? value.as<uint64_t>(0) : 0;
 }
 
+// The interfaces with the most flows (then drops), kTopInterfaces of
+// them: their flows, cap and every counter of kInterfaceCounterList.
+constexpr size_t kTopInterfaces = 10;
+void PrintTopInterfaces(const YAML::Node& interfaces, std::ostream& out) {
+  if (!interfaces.IsSequence() || interfaces.size() == 0) return;
+  std::vector<YAML::Node> top(interfaces.begin(), interfaces.end());
+  auto weight = [](const YAML::Node& i) {
+    uint64_t drops = 0;
+    for (const dataplane::InterfaceCounterInfo& c :
+         dataplane::kInterfaceCounterList) {
+      if (c.kind == dataplane::CounterKind::kCounter) drops += Count(i, c.name);
+    }
+    return std::make_pair(Count(i, "flows"), drops);
+  };
+  std::stable_sort(top.begin(), top.end(),
+                   [&](const YAML::Node& a, const YAML::Node& b) {
+                     return weight(a) > weight(b);
+                   });
+  if (top.size() > kTopInterfaces) top.resize(kTopInterfaces);
+  out << "interfaces (top " << top.size() << " of " << interfaces.size()
+      << " by flows)\n";
+  out << absl::StrFormat("%-24s %9s", "interface", "max_flows");
+  for (const dataplane::InterfaceCounterInfo& c :
+       dataplane::kInterfaceCounterList) {
+    out << absl::StrFormat(" %*s", std::max<size_t>(9, strlen(c.name)),
+                           c.name);
+  }
+  out << "\n";
+  for (const YAML::Node& i : top) {
+    std::string name = i["name"].as<std::string>("");
+    if (i["removed"].as<bool>(false)) name += " (removed)";
+    const YAML::Node cap = i["max_flows"];
+    out << absl::StrFormat("%-24s %9s", name,
+                           cap.IsScalar() ? cap.as<std::string>() : "-");
+    for (const dataplane::InterfaceCounterInfo& c :
+         dataplane::kInterfaceCounterList) {
+      out << absl::StrFormat(" %*d", std::max<size_t>(9, strlen(c.name)),
+                             Count(i, c.name));
+    }
+    out << "\n";
+  }
+}
+
 // The counters in dataplane::kCounterList's order and sections: a line of
-// the packet counters, the drops that happened, a line of flow counters.
+// the packet counters, the drops that happened, a line of flow counters,
+// the flow-log writer's (when it did something), the top interfaces.
 void PrintStats(const YAML::Node& s, std::ostream& out) {
   using dataplane::CounterSection;
   out << "generation " << Count(s, "generation") << " (reloads rejected "
@@ -40,7 +87,7 @@ void PrintStats(const YAML::Node& s, std::ostream& out) {
     out << "\n";
   }
   auto line = [&](CounterSection section, const char* title,
-                  bool nonzero_only) {
+                  bool nonzero_only, bool omit_if_none = false) {
     const YAML::Node values =
         SectionKey(section) == nullptr ? s : s[SectionKey(section)];
     std::vector<std::string> items;
@@ -50,12 +97,15 @@ void PrintStats(const YAML::Node& s, std::ostream& out) {
       if (nonzero_only && n == 0) continue;
       items.push_back(absl::StrCat(c.name, " ", n));
     }
+    if (items.empty() && omit_if_none) return;
     out << title << (items.empty() ? "none" : absl::StrJoin(items, ", "))
         << "\n";
   };
   line(CounterSection::kPackets, "", false);
   line(CounterSection::kDrops, "drops: ", true);
   line(CounterSection::kFlows, "flows: ", false);
+  line(CounterSection::kFlowLogs, "flow logs: ", true, /*omit_if_none=*/true);
+  PrintTopInterfaces(s["interfaces"], out);
 }
 
 void PrintRules(const YAML::Node& r, std::ostream& out) {

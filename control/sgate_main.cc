@@ -13,6 +13,8 @@
 #include <chrono>
 #include <csignal>
 #include <cstdio>
+#include <ctime>
+#include <memory>
 #include <string>
 #include <thread>
 #include <vector>
@@ -21,8 +23,11 @@
 #include "control/control_socket.h"
 #include "control/dataplane_view.h"
 #include "control/file_watch.h"
+#include "control/flow_log_writer.h"
 #include "control/forwarding.h"
+#include "control/latest_stats.h"
 #include "control/log.h"
+#include "control/metrics.h"
 #include "control/policy_publisher.h"
 #include "control/sgate_options.h"
 #include "control/stats_snapshot.h"
@@ -35,13 +40,21 @@ namespace {
 
 std::atomic<bool> g_stop{false};
 std::atomic<bool> g_reload{false};
+std::atomic<bool> g_reopen{false};
 
 void OnSignal(int signal) {
   if (signal == SIGHUP) {
     g_reload = true;
+  } else if (signal == SIGUSR1) {
+    g_reopen = true;  // logrotate's postrotate: reopen the flow log
   } else {
     g_stop = true;
   }
+}
+
+// Seconds on the workers' flow clock (FlowEntry::expires_at's).
+uint32_t FlowSeconds() {
+  return static_cast<uint32_t>(rte_get_tsc_cycles() / rte_get_tsc_hz());
 }
 
 // The running program: what the control socket's commands see of it is the
@@ -51,7 +64,25 @@ class Sgate final : public DataplaneView {
  public:
   explicit Sgate(SgateOptions options)
       : options_(std::move(options)),
-        publisher_(Forwarding::WorkerCount(), TableOptions(options_)) {}
+        publisher_(Forwarding::WorkerCount(), TableOptions(options_)),
+        flow_log_(publisher_.slots(),
+                  {.flow_seconds = FlowSeconds,
+                   .unix_seconds = [] {
+                     return static_cast<int64_t>(std::time(nullptr));
+                   }}) {
+    publisher_.AddConsumer(&flow_log_);
+    // What still holds an interface's slot once it leaves the policy.
+    publisher_.slots().set_hooks(
+        {.flows = [this](uint16_t slot) { return forwarding_.FlowsOf(slot); },
+         .mark = [this] { return flow_log_.Mark(); },
+         .written_since =
+             [this](uint64_t mark) { return flow_log_.WrittenSince(mark); },
+         .reset =
+             [this](uint16_t slot) {
+               forwarding_.ResetSlot(slot);
+               flow_log_.ResetSlot(slot);
+             }});
+  }
 
   // Everything up to launching the workers; a failure is fatal at start-up.
   absl::Status Start() {
@@ -65,7 +96,14 @@ class Sgate final : public DataplaneView {
          .mbuf_size = options_.mbuf_size,
          .rss = !options_.no_rss, .max_flows = settings.max_flows},
         publisher_.tables(), g_stop));
+    flow_log_.Attach(forwarding_.FlowLogSources());
     RegisterTelemetry();
+    if (options_.metrics_address) {
+      SGATE_ASSIGN_OR_RETURN(metrics_,
+                             MetricsServer::Start(*options_.metrics_address));
+      SGATE_LOG(INFO, "metrics on %s (port %d) at /metrics\n",
+                options_.metrics_address->c_str(), metrics_->port());
+    }
     if (options_.watch) {
       SGATE_RETURN_IF_ERROR(watch_.Watch(options_.policy_path));
     }
@@ -89,10 +127,12 @@ class Sgate final : public DataplaneView {
       if (g_reload.exchange(false) || watch_.Changed()) {
         (void)Reload();  // logged either way
       }
+      if (g_reopen.exchange(false)) flow_log_.Reopen();
       control_.Poll([this](absl::string_view request) {
         return ServeRequest(*this, request);
       });
-      PublishTelemetry(Stats());
+      flow_log_.Poll(std::chrono::steady_clock::now());
+      PublishLatestStats(Stats());
       if (options_.stats_interval_ms > 0 &&
           std::chrono::steady_clock::now() >= next_stats) {
         next_stats += std::chrono::milliseconds(options_.stats_interval_ms);
@@ -101,11 +141,13 @@ class Sgate final : public DataplaneView {
     }
   }
 
-  // Stops the workers and prints the totals; the ports close and the
-  // memory is freed when the Sgate is destroyed.
+  // Stops the workers, writes the flow-log interval in progress and
+  // prints the totals; the ports close and the memory is freed when the
+  // Sgate is destroyed.
   void Stop() {
     g_stop = true;
     forwarding_.Stop();
+    flow_log_.Stop();
     PrintStats();
   }
 
@@ -127,12 +169,11 @@ class Sgate final : public DataplaneView {
     s.tsc = rte_get_tsc_cycles();
     publisher_.AddTo(s);
     forwarding_.AddTo(s);
+    flow_log_.AddTo(s);
     return s;
   }
   absl::Status Reload() override { return publisher_.Publish(LoadPolicy()); }
-  uint32_t FlowClock() const override {
-    return static_cast<uint32_t>(rte_get_tsc_cycles() / rte_get_tsc_hz());
-  }
+  uint32_t FlowClock() const override { return FlowSeconds(); }
   absl::StatusOr<std::optional<FoundFlow>> FindFlow(
       const dataplane::FlowKey& key) override {
     return forwarding_.FindFlow(key);
@@ -151,7 +192,17 @@ class Sgate final : public DataplaneView {
   absl::StatusOr<rules::Policy> LoadPolicy() const {
     rules::LoadOptions load;
     load.aws_json_path = options_.aws_json_path;
-    return rules::LoadPolicyFile(options_.policy_path, load);
+    absl::StatusOr<rules::Policy> policy =
+        rules::LoadPolicyFile(options_.policy_path, load);
+    // --flow-log turns flow logs on, or moves them, whatever the file says.
+    if (policy.ok() && options_.flow_log_path) {
+      rules::FlowLogSettings& logs = policy->settings.flow_logs
+                                         ? *policy->settings.flow_logs
+                                         : policy->settings.flow_logs.emplace();
+      logs.path = *options_.flow_log_path;
+      logs.location = {"--flow-log", 0, 0};
+    }
+    return policy;
   }
   void PrintStats() const {
     std::printf("%s\n", StatsJson(Stats()).c_str());
@@ -161,6 +212,8 @@ class Sgate final : public DataplaneView {
   SgateOptions options_;
   PolicyPublisher publisher_;
   Forwarding forwarding_;  // after publisher_: its workers read the tables
+  FlowLogWriter flow_log_;  // reads the workers' queues and slots
+  std::unique_ptr<MetricsServer> metrics_;  // with --metrics
   ControlServer control_;
   FileWatch watch_;  // with --watch
 };
@@ -188,6 +241,7 @@ int main(int argc, char** argv) {
   std::signal(SIGINT, sgate::control::OnSignal);
   std::signal(SIGTERM, sgate::control::OnSignal);
   std::signal(SIGHUP, sgate::control::OnSignal);
+  std::signal(SIGUSR1, sgate::control::OnSignal);
 
   {
     sgate::control::Sgate sgate(*std::move(options));

@@ -1,5 +1,6 @@
 #include "control/sgate_options.h"
 
+#include <filesystem>
 #include <set>
 
 #include "absl/strings/numbers.h"
@@ -36,7 +37,8 @@ absl::StatusOr<SgateOptions> ParseSgateOptions(
     }
     if (arg != "--policy" && arg != "--pair" && arg != "--node" &&
         arg != "--control" && arg != "--stats-interval" &&
-        arg != "--aws-json" && arg != "--mbufs" && arg != "--mbuf-size") {
+        arg != "--aws-json" && arg != "--mbufs" && arg != "--mbuf-size" &&
+        arg != "--flow-log" && arg != "--metrics") {
       return Usage(absl::StrCat("unknown option '", arg, "'"));
     }
     if (i + 1 == args.size()) return Usage(absl::StrCat(arg, " needs a value"));
@@ -45,6 +47,19 @@ absl::StatusOr<SgateOptions> ParseSgateOptions(
       options.policy_path = value;
     } else if (arg == "--aws-json") {
       options.aws_json_path = value;
+    } else if (arg == "--flow-log") {
+      // Absolute, so that it names the same file whatever the working
+      // directory when it is reopened.
+      std::error_code error;
+      std::filesystem::path path = std::filesystem::absolute(value, error);
+      if (value.empty() || error) {
+        return Usage(absl::StrCat("--flow-log expects a file, got '", value,
+                                  "'"));
+      }
+      options.flow_log_path = path.string();
+    } else if (arg == "--metrics") {
+      // Checked when sgate listens on it (control/metrics.h).
+      options.metrics_address = value;
     } else if (arg == "--node") {
       options.node = value;
     } else if (arg == "--control") {

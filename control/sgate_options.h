@@ -14,7 +14,8 @@ namespace sgate::control {
 // sgate's own options: everything after the EAL options and "--".
 //   sgate [EAL options] -- --policy FILE [--pair IN:OUT]... [--node NAME]
 //         [--control PATH] [--stats-interval S] [--aws-json FILE] [--watch]
-//         [--mbufs N] [--mbuf-size BYTES] [--no-rss]
+//         [--mbufs N] [--mbuf-size BYTES] [--no-rss] [--flow-log FILE]
+//         [--metrics ADDR:PORT]
 // --watch reloads the policy when its file changes.
 struct SgateOptions {
   std::string policy_path;
@@ -35,6 +36,11 @@ struct SgateOptions {
   // queue, a memif peer with one queue per flow set), so sgate needs no
   // RSS to run several workers.
   bool no_rss = false;
+  // Flow logs to this file whatever the policy says (its
+  // settings.flow_logs.path, if any, is overridden); absolute.
+  std::optional<std::string> flow_log_path;
+  // Serve Prometheus /metrics here.
+  std::optional<std::string> metrics_address;
 };
 
 // The smallest --mbuf-size: DPDK's headroom (128) and a 64-byte frame.
@@ -46,7 +52,9 @@ absl::StatusOr<SgateOptions> ParseSgateOptions(
 inline constexpr char kSgateUsage[] =
     "usage: sgate [EAL options] -- --policy FILE [--pair IN:OUT]...\n"
     "             [--node NAME] [--control PATH] [--stats-interval S]\n"
-    "             [--aws-json FILE] [--watch] [--mbufs N] [--mbuf-size BYTES]\n"
-    "             [--no-rss]\n";
+    "             [--aws-json FILE] [--watch] [--mbufs N] [--mbuf-size BYTES]
+"
+    "             [--no-rss] [--flow-log FILE] [--metrics ADDR:PORT]
+";
 
 }  // namespace sgate::control

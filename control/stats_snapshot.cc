@@ -1,5 +1,6 @@
 #include "control/stats_snapshot.h"
 
+#include "absl/strings/str_cat.h"
 #include "control/json_writer.h"
 
 namespace sgate::control {
@@ -19,6 +20,11 @@ const char* SectionKey(CounterSection section) {
       return "flow_logs";
   }
   return nullptr;
+}
+
+std::string StatsSnapshot::RuleAdmitted::Name() const {
+  return absl::StrCat(group, "/", rules::DirectionName(direction), "/",
+                      index);
 }
 
 uint64_t StatsSnapshot::Get(CounterSection section, const char* name) const {
@@ -61,10 +67,23 @@ std::string StatsJson(const StatsSnapshot& s) {
   }
   j.Key("rules_admitted");
   j.BeginObject();
-  for (const auto& [rule, admitted] : s.rules_admitted) {
-    j.Field(rule, admitted);
+  for (const StatsSnapshot::RuleAdmitted& rule : s.rules_admitted) {
+    j.Field(rule.Name(), rule.admitted);
   }
   j.EndObject();
+  j.Key("interfaces");
+  j.BeginArray();
+  for (const StatsSnapshot::Interface& i : s.interfaces) {
+    j.BeginObject();
+    j.Field("name", i.name);
+    if (!i.live) j.Field("removed", true);
+    if (i.max_flows) j.Field("max_flows", *i.max_flows);
+    for (size_t c = 0; c < dataplane::kInterfaceCounterCount; ++c) {
+      j.Field(dataplane::kInterfaceCounterList[c].name, i.counters[c]);
+    }
+    j.EndObject();
+  }
+  j.EndArray();
   j.EndObject();
   return j.str();
 }

@@ -1,11 +1,13 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
 
 #include "dataplane/counter_list.h"
+#include "rules/policy.h"
 
 namespace sgate::control {
 
@@ -28,9 +30,26 @@ struct StatsSnapshot {
   };
   std::vector<Port> ports;
   dataplane::CounterValues counters{};  // dataplane::kCounterList order
-  // "group/direction/index" -> flows admitted under the live generation;
-  // rules with none are left out (`sgatectl rules` lists them all).
-  std::vector<std::pair<std::string, uint64_t>> rules_admitted;
+  // Flows admitted per rule under the live generation; rules with none are
+  // left out (`sgatectl rules` lists them all).
+  struct RuleAdmitted {
+    std::string group;
+    rules::Direction direction = rules::Direction::kIngress;
+    uint32_t index = 0;
+    uint64_t admitted = 0;
+    std::string Name() const;  // "group/direction/index"
+  };
+  std::vector<RuleAdmitted> rules_admitted;
+  // The interfaces enforced here (and those removed whose flows are still
+  // open), in slot order (control/interface_slots.h).
+  struct Interface {
+    uint16_t slot = 0;
+    std::string name;
+    bool live = true;  // false: gone from the policy, flows left
+    std::optional<uint32_t> max_flows;  // the node's cap, if any
+    dataplane::InterfaceCounterValues counters{};  // kInterfaceCounterList
+  };
+  std::vector<Interface> interfaces;
 
   // One counter by section and name (0 if there is none such).
   uint64_t Get(dataplane::CounterSection section, const char* name) const;

@@ -2,24 +2,17 @@
 
 #include <rte_telemetry.h>
 
-#include <mutex>
 #include <string>
+
+#include "control/latest_stats.h"
 
 namespace sgate::control {
 namespace {
 
-std::mutex g_mutex;
-StatsSnapshot g_snapshot;  // guarded by g_mutex
-
-StatsSnapshot Latest() {
-  std::lock_guard<std::mutex> lock(g_mutex);
-  return g_snapshot;
-}
-
 // The same keys as `sgatectl stats --json`, from the same counter list;
 // the ports are /sgate/ports.
 int Stats(const char*, const char*, rte_tel_data* d) {
-  StatsSnapshot s = Latest();
+  StatsSnapshot s = LatestStats();
   rte_tel_data_start_dict(d);
   rte_tel_data_add_dict_u64(d, "generation", s.generation);
   rte_tel_data_add_dict_u64(d, "reloads_rejected", s.reloads_rejected);
@@ -51,7 +44,7 @@ int Stats(const char*, const char*, rte_tel_data* d) {
 // no array of containers: the ports are a command of their own, a dict by
 // port id.
 int Ports(const char*, const char*, rte_tel_data* d) {
-  StatsSnapshot s = Latest();
+  StatsSnapshot s = LatestStats();
   rte_tel_data_start_dict(d);
   for (const StatsSnapshot::Port& p : s.ports) {
     rte_tel_data* port = rte_tel_data_alloc();
@@ -76,7 +69,7 @@ int Ports(const char*, const char*, rte_tel_data* d) {
 // rules past either limit are counted in "rules_left_out" (`sgatectl rules`
 // lists every rule).
 int Rules(const char*, const char*, rte_tel_data* d) {
-  StatsSnapshot s = Latest();
+  StatsSnapshot s = LatestStats();
   rte_tel_data_start_dict(d);
   rte_tel_data_add_dict_u64(d, "generation", s.generation);
   rte_tel_data* names = rte_tel_data_alloc();
@@ -84,12 +77,13 @@ int Rules(const char*, const char*, rte_tel_data* d) {
   rte_tel_data_start_array(names, RTE_TEL_STRING_VAL);
   rte_tel_data_start_array(counts, RTE_TEL_U64_VAL);
   size_t shown = 0;
-  for (const auto& [rule, count] : s.rules_admitted) {
-    if (rule.size() >= RTE_TEL_MAX_STRING_LEN ||
-        rte_tel_data_add_array_string(names, rule.c_str()) != 0) {
+  for (const StatsSnapshot::RuleAdmitted& rule : s.rules_admitted) {
+    std::string name = rule.Name();
+    if (name.size() >= RTE_TEL_MAX_STRING_LEN ||
+        rte_tel_data_add_array_string(names, name.c_str()) != 0) {
       break;
     }
-    rte_tel_data_add_array_u64(counts, count);
+    rte_tel_data_add_array_u64(counts, rule.admitted);
     ++shown;
   }
   rte_tel_data_add_dict_container(d, "rules", names, /*keep=*/0);
@@ -99,9 +93,44 @@ int Rules(const char*, const char*, rte_tel_data* d) {
   return 0;
 }
 
+// The interfaces' counters (dataplane::kInterfaceCounterList), as lists of
+// the same length beside "interfaces", the names (telemetry keys cannot
+// hold every interface name), like /sgate/rules; those past a list's
+// limit are counted in "interfaces_left_out".
+int Interfaces(const char*, const char*, rte_tel_data* d) {
+  StatsSnapshot s = LatestStats();
+  rte_tel_data_start_dict(d);
+  rte_tel_data* names = rte_tel_data_alloc();
+  rte_tel_data_start_array(names, RTE_TEL_STRING_VAL);
+  rte_tel_data* values[dataplane::kInterfaceCounterCount];
+  for (rte_tel_data*& v : values) {
+    v = rte_tel_data_alloc();
+    rte_tel_data_start_array(v, RTE_TEL_U64_VAL);
+  }
+  size_t shown = 0;
+  for (const StatsSnapshot::Interface& i : s.interfaces) {
+    if (i.name.size() >= RTE_TEL_MAX_STRING_LEN ||
+        rte_tel_data_add_array_string(names, i.name.c_str()) != 0) {
+      break;
+    }
+    for (size_t c = 0; c < dataplane::kInterfaceCounterCount; ++c) {
+      rte_tel_data_add_array_u64(values[c], i.counters[c]);
+    }
+    ++shown;
+  }
+  rte_tel_data_add_dict_container(d, "interfaces", names, /*keep=*/0);
+  for (size_t c = 0; c < dataplane::kInterfaceCounterCount; ++c) {
+    rte_tel_data_add_dict_container(d, dataplane::kInterfaceCounterList[c].name,
+                                    values[c], /*keep=*/0);
+  }
+  rte_tel_data_add_dict_u64(d, "interfaces_left_out",
+                            s.interfaces.size() - shown);
+  return 0;
+}
+
 int Generation(const char*, const char*, rte_tel_data* d) {
   rte_tel_data_start_dict(d);
-  rte_tel_data_add_dict_u64(d, "generation", Latest().generation);
+  rte_tel_data_add_dict_u64(d, "generation", LatestStats().generation);
   return 0;
 }
 
@@ -117,13 +146,11 @@ void RegisterTelemetry() {
   rte_telemetry_register_cmd("/sgate/rules", Rules,
                              "Flows admitted per rule (rules with none are "
                              "left out). No parameters.");
+  rte_telemetry_register_cmd("/sgate/interfaces", Interfaces,
+                             "Flows, drops and flow-log losses per "
+                             "interface. No parameters.");
   rte_telemetry_register_cmd("/sgate/generation", Generation,
                              "The live policy generation. No parameters.");
-}
-
-void PublishTelemetry(StatsSnapshot snapshot) {
-  std::lock_guard<std::mutex> lock(g_mutex);
-  g_snapshot = std::move(snapshot);
 }
 
 }  // namespace sgate::control

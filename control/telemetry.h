@@ -5,11 +5,10 @@
 namespace sgate::control {
 
 // DPDK telemetry commands, so that dpdk-telemetry.py works too
-// (DESIGN.md §6): /sgate/stats, /sgate/ports, /sgate/rules and
-// /sgate/generation. Their callbacks run on DPDK's telemetry thread, so
-// they read the latest snapshot the control loop published, never live
-// state that a reload could free.
+// (DESIGN.md §6): /sgate/stats, /sgate/ports, /sgate/rules,
+// /sgate/interfaces and /sgate/generation. Their callbacks run on DPDK's telemetry thread, so
+// they read the latest snapshot the control loop published
+// (control/latest_stats.h), never live state that a reload could free.
 void RegisterTelemetry();
-void PublishTelemetry(StatsSnapshot snapshot);
 
 }  // namespace sgate::control

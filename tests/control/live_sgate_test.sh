@@ -66,7 +66,7 @@ assert {"active", "created", "expired", "insert_failed"} <= s["flows"].keys()
 # /sgate/stats carries what `sgatectl stats --json` does (but the TSC, which
 # makes rates from two snapshots of the same source; the ports and the
 # per-rule counts are /sgate/ports and /sgate/rules).
-expect_status 0 "telemetry /sgate/stats, ports, rules and generation" python3 -c '
+expect_status 0 "telemetry /sgate/stats, ports, rules, interfaces and generation" python3 -c '
 import json, socket, sys
 ctl = json.loads(sys.argv[2])
 s = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
@@ -76,7 +76,7 @@ s.send(b"/sgate/stats")
 stats = json.loads(s.recv(65536))["/sgate/stats"]
 assert stats["generation"] == 1 and "no_rule_matched" in stats["drops"]
 missing = ctl.keys() - stats.keys() - {"tsc", "tsc_hz", "ports",
-                                       "rules_admitted"}
+                                       "rules_admitted", "interfaces"}
 assert not missing, missing
 s.send(b"/sgate/ports")
 ports = json.loads(s.recv(65536))["/sgate/ports"]
@@ -90,6 +90,11 @@ s.send(b"/sgate/rules")
 rules = json.loads(s.recv(65536))["/sgate/rules"]
 assert rules["generation"] == 1 and rules["rules_left_out"] == 0, rules
 assert rules["rules"] == [] and rules["admitted"] == [], rules
+s.send(b"/sgate/interfaces")
+interfaces = json.loads(s.recv(65536))["/sgate/interfaces"]
+assert interfaces["interfaces"] == [i["name"] for i in ctl["interfaces"]], interfaces
+assert interfaces["flows"] == [i["flows"] for i in ctl["interfaces"]], interfaces
+assert interfaces["interfaces_left_out"] == 0, interfaces
 s.send(b"/sgate/generation")
 assert json.loads(s.recv(4096))["/sgate/generation"]["generation"] == 1
 ' "/var/run/dpdk/watch$$/dpdk_telemetry.v2" "$(ctl stats --json)"
