@@ -18,10 +18,14 @@ InterfaceSlots::InterfaceSlots() : slots_(kMaxInterfaceSlots) {
 }
 
 uint16_t InterfaceSlots::TakeFreeSlot() {
+  if (!free_.empty()) {
+    uint16_t slot = free_.back();
+    free_.pop_back();
+    return slot;
+  }
   if (used_ < kMaxInterfaceSlots) return static_cast<uint16_t>(used_++);
   for (uint32_t s = 0; s < kMaxInterfaceSlots; ++s) {
     Entry& e = slots_[s];
-    if (e.state == State::kFree) return static_cast<uint16_t>(s);
     if (e.state == State::kRetired && hooks_.flows(s) == 0 &&
         hooks_.written_since(e.retired_mark)) {
       hooks_.reset(static_cast<uint16_t>(s));
@@ -63,9 +67,11 @@ absl::StatusOr<std::vector<uint16_t>> InterfaceSlots::Assign(
 }
 
 void InterfaceSlots::Rollback() {
-  for (uint16_t slot : taken_) {
-    by_name_.erase(slots_[slot].name);
-    slots_[slot] = Entry();
+  // Lowest last, so that it is taken again first.
+  for (auto it = taken_.rbegin(); it != taken_.rend(); ++it) {
+    by_name_.erase(slots_[*it].name);
+    slots_[*it] = Entry();
+    free_.push_back(*it);
   }
   taken_.clear();
 }

@@ -77,6 +77,7 @@ class InterfaceSlots {
   std::map<std::string, uint16_t> by_name_;  // pending, live and retired
   std::vector<uint16_t> assigned_;      // the last Assign's answer
   std::vector<uint16_t> taken_;         // slots the last Assign took
+  std::vector<uint16_t> free_;          // given back by a Rollback
   uint32_t used_ = 0;                   // slots ever taken, from 0 up
   uint64_t next_serial_ = 1;
 };
