@@ -28,19 +28,22 @@ uint64_t Count(const YAML::Node& node, const char* key) {
 constexpr size_t kTopInterfaces = 10;
 void PrintTopInterfaces(const YAML::Node& interfaces, std::ostream& out) {
   if (!interfaces.IsSequence() || interfaces.size() == 0) return;
-  std::vector<YAML::Node> top(interfaces.begin(), interfaces.end());
-  auto weight = [](const YAML::Node& i) {
+  // By index: assigning a YAML::Node overwrites the node it refers to, so
+  // nodes cannot be sorted themselves.
+  std::vector<std::pair<uint64_t, uint64_t>> weight;  // flows, drops
+  for (const YAML::Node& i : interfaces) {
     uint64_t drops = 0;
     for (const dataplane::InterfaceCounterInfo& c :
          dataplane::kInterfaceCounterList) {
       if (c.kind == dataplane::CounterKind::kCounter) drops += Count(i, c.name);
     }
-    return std::make_pair(Count(i, "flows"), drops);
-  };
-  std::stable_sort(top.begin(), top.end(),
-                   [&](const YAML::Node& a, const YAML::Node& b) {
-                     return weight(a) > weight(b);
-                   });
+    weight.emplace_back(Count(i, "flows"), drops);
+  }
+  std::vector<size_t> top(interfaces.size());
+  for (size_t i = 0; i < top.size(); ++i) top[i] = i;
+  std::stable_sort(top.begin(), top.end(), [&](size_t a, size_t b) {
+    return weight[a] > weight[b];
+  });
   if (top.size() > kTopInterfaces) top.resize(kTopInterfaces);
   out << "interfaces (top " << top.size() << " of " << interfaces.size()
       << " by flows)\n";
@@ -51,12 +54,13 @@ void PrintTopInterfaces(const YAML::Node& interfaces, std::ostream& out) {
                            c.name);
   }
   out << "\n";
-  for (const YAML::Node& i : top) {
+  for (size_t index : top) {
+    const YAML::Node i = interfaces[index];
     std::string name = i["name"].as<std::string>("");
     if (i["removed"].as<bool>(false)) name += " (removed)";
     const YAML::Node cap = i["max_flows"];
     out << absl::StrFormat("%-24s %9s", name,
-                           cap.IsScalar() ? cap.as<std::string>() : "-");
+                           cap.IsDefined() ? cap.as<std::string>() : "-");
     for (const dataplane::InterfaceCounterInfo& c :
          dataplane::kInterfaceCounterList) {
       out << absl::StrFormat(" %*d", std::max<size_t>(9, strlen(c.name)),
