@@ -21,6 +21,7 @@
 
 #include "dataplane/compiled_table.h"
 #include "dataplane/enforcer.h"
+#include "dataplane/flow_accounting.h"
 #include "dataplane/flow_table.h"
 #include "rules/policy_loader.h"
 #include "tests/support/eal_environment.h"
@@ -29,6 +30,7 @@ namespace {
 
 using sgate::dataplane::CompiledTable;
 using sgate::dataplane::Enforcer;
+using sgate::dataplane::FlowAccounting;
 using sgate::dataplane::FlowTable;
 using sgate::dataplane::Side;
 using sgate::dataplane::Verdict;
@@ -114,14 +116,22 @@ void BM_Enforcer(benchmark::State& state, bool new_flows) {
                                ReadPcap(g_dir + "/outside-q0.pcap")};
   size_t bytes = FlowTable::MemoryFor(capacity);
   void* memory = rte_zmalloc("flows", bytes, 64);
+  // As a worker has: the side arrays of caps and flow logs.
+  void* side_memory =
+      rte_zmalloc("flow_side", FlowAccounting::MemoryFor(capacity), 64);
+  auto accounting = std::make_unique<FlowAccounting>(side_memory, capacity);
   auto flows = std::make_unique<FlowTable>(memory, capacity);
+  flows->Attach(accounting.get());
   auto enforcer = std::make_unique<Enforcer>(*flows);
   if (!new_flows) Pass(*enforcer, **table, captures);
   uint64_t packets = 0;
   for (auto _ : state) {
     if (new_flows) {
       state.PauseTiming();
+      enforcer.reset();
       flows = std::make_unique<FlowTable>(memory, capacity);
+      accounting = std::make_unique<FlowAccounting>(side_memory, capacity);
+      flows->Attach(accounting.get());
       enforcer = std::make_unique<Enforcer>(*flows);
       state.ResumeTiming();
     }
@@ -136,7 +146,9 @@ void BM_Enforcer(benchmark::State& state, bool new_flows) {
   state.SetItemsProcessed(static_cast<int64_t>(packets));
   enforcer.reset();
   flows.reset();
+  accounting.reset();
   rte_free(memory);
+  rte_free(side_memory);
 }
 
 }  // namespace

@@ -358,6 +358,44 @@ TEST_F(EnforcerOperationsTest, RejectedPacketsAggregateByTuple) {
   EXPECT_EQ(capped, 1u);
 }
 
+TEST_F(EnforcerOperationsTest, AFlowRevalidatedOutLeavesTheCountAndIsLogged) {
+  auto policy = [](bool http) {
+    return std::string(R"(version: 1
+settings:
+  revalidate_on_change: true
+  flow_logs: {path: /unused}
+security_groups:
+  sg-web:
+    ingress:
+      - {protocol: tcp, ports: 22, cidr: 0.0.0.0/0})") +
+           (http ? "\n      - {protocol: tcp, ports: 80, cidr: 0.0.0.0/0}"
+                 : "") +
+           R"(
+interfaces:
+  eni-a: {addresses: [198.51.100.10], security_groups: [sg-web], max_flows: 1}
+)";
+  };
+  UsePolicy(policy(true));
+  EXPECT_FORWARD(Connect(kA, 40000));
+  EXPECT_DROP(Connect(kA, 40001), DropReason::kInterfaceFlowCap);
+  UsePolicy(policy(false));  // port 80 no longer allowed
+  EXPECT_DROP(In(V4(kFar, kA).Tcp(40000, 80, kAck)),
+              DropReason::kRevalidationDenied);
+  EXPECT_EQ(CountersOf("eni-a").flows, 0u);
+  EXPECT_FORWARD(In(V4(kFar, kA).Tcp(40002, 22, kSyn)));  // room again
+  Flush();
+  uint32_t accepted = 0, rejected = 0;
+  for (const FlowLogRecord& r : Drain()) {
+    if (r.kind == FlowLogKind::kAccept) ++accepted;
+    if (r.kind == FlowLogKind::kReject && r.key.remote_port == 40000) {
+      ++rejected;
+      EXPECT_EQ(r.packets, 1u);
+    }
+  }
+  EXPECT_EQ(accepted, 2u);  // the removed flow's SYN, the ssh SYN
+  EXPECT_EQ(rejected, 1u);
+}
+
 TEST_F(EnforcerOperationsTest, NoRecordsWhileFlowLogsAreOff) {
   UsePolicy(R"(version: 1
 security_groups:
