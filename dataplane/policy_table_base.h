@@ -25,6 +25,7 @@ class PolicyTableBase {
                   const std::vector<std::string>& interfaces)
       : policy_(std::move(policy)),
         generation_(generation),
+        flow_logs_(policy_.settings.flow_logs.has_value()),
         workers_(workers),
         counters_(workers, policy_.rules().size()),
         untracked_(policy_, interfaces),
@@ -46,7 +47,7 @@ class PolicyTableBase {
   const RuleCounters& rule_counters() const { return counters_; }
   const rules::Policy& policy() const { return policy_; }
   const InterfaceTable& interfaces() const { return interfaces_; }
-  bool flow_logs() const { return policy_.settings.flow_logs.has_value(); }
+  bool flow_logs() const { return flow_logs_; }
 
   // The control thread, before the table is published: the interfaces'
   // slots (control/interface_slots.h), stable across generations.
@@ -61,6 +62,7 @@ class PolicyTableBase {
  protected:
   rules::Policy policy_;
   uint32_t generation_;
+  bool flow_logs_;  // beside generation_: the workers read it every burst
   uint32_t workers_;
   RuleCounters counters_;
   rules::UntrackedFlows untracked_;
