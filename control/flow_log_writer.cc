@@ -158,6 +158,8 @@ void FlowLogWriter::Commit() {
     next_file_ = File();
   }
   if (turning_on) {
+    // Whatever was taken while flow logs were off is not this log's.
+    intervals_.back() = Interval();
     intervals_.back().start = clocks_.unix_seconds();
     warned_full_ = false;
   }
