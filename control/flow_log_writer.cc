@@ -114,24 +114,6 @@ absl::Status FlowLogWriter::Prepare(const rules::Policy& policy) {
     if (!file.ok()) return file.status();
     next_file_ = *file;
   }
-  if (!config_ && !sources_.empty()) {
-    // Turning flow logs on with flows open: what they counted so far is
-    // not this log's to report. A flush whose records are thrown away
-    // sets every flow's mark to now.
-    for (const Source& s : sources_) s.accounting->RequestFlush();
-    auto deadline = std::chrono::steady_clock::now() + kFlushTimeout;
-    while (!FlushesServed() && std::chrono::steady_clock::now() < deadline) {
-      for (const Source& s : sources_) {
-        while (s.accounting->Drain(batch_, std::size(batch_)) != 0) {
-        }
-      }
-      std::this_thread::sleep_for(std::chrono::microseconds(200));
-    }
-    for (const Source& s : sources_) {
-      while (s.accounting->Drain(batch_, std::size(batch_)) != 0) {
-      }
-    }
-  }
   next_config_ = config;
   prepared_ = true;
   return absl::OkStatus();
@@ -158,6 +140,7 @@ void FlowLogWriter::Commit() {
     next_file_ = File();
   }
   if (turning_on) {
+    SetMarks();
     // Whatever was taken while flow logs were off is not this log's.
     intervals_.back() = Interval();
     intervals_.back().start = clocks_.unix_seconds();
@@ -168,6 +151,23 @@ void FlowLogWriter::Commit() {
   }
   config_ = next_config_;
   next_config_.reset();
+}
+
+void FlowLogWriter::SetMarks() {
+  if (sources_.empty()) return;
+  for (const Source& s : sources_) s.accounting->RequestFlush();
+  auto deadline = std::chrono::steady_clock::now() + kFlushTimeout;
+  auto discard = [this] {
+    for (const Source& s : sources_) {
+      while (s.accounting->Drain(batch_, std::size(batch_)) != 0) {
+      }
+    }
+  };
+  while (!FlushesServed() && std::chrono::steady_clock::now() < deadline) {
+    discard();
+    std::this_thread::sleep_for(std::chrono::microseconds(200));
+  }
+  discard();
 }
 
 void FlowLogWriter::Drain() {

@@ -157,6 +157,11 @@ class FlowLogWriter final : public SettingsConsumer {
   };
 
   static absl::StatusOr<File> Open(const Config& config);
+  // Flow logs just came on, with flows open: what they counted so far is
+  // not this log's, and a flow opened while they were off has no mark
+  // (FlowAccounting::Opened). Once the workers run the table that turned
+  // them on, a flush whose records are thrown away marks every flow.
+  void SetMarks();
   void Close(File& file);
   // Takes every record the workers have queued.
   void Drain();

@@ -87,11 +87,13 @@ class FlowAccounting {
     return counters_[slot].flows >= cap;
   }
   // Worker: flow entry `index` was just inserted, for the interface of
-  // `slot`.
+  // `slot`. Its mark is written only while flow logs are on: turning them
+  // on sets every flow's mark (the writer's first flush), so a new flow
+  // need not pay for a cache line it would never read.
   void Opened(uint32_t index, uint16_t slot) {
     slots_[index] = slot;
     ++counters_[slot].flows;
-    marks_[index] = {now_, {0, 0}, {0, 0}};
+    if (logging_) marks_[index] = {now_, {0, 0}, {0, 0}};
   }
   // The flow table, as it frees entry `index`: the interface loses a flow,
   // and the packets not yet reported are queued (lost if the queue is

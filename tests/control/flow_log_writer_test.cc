@@ -454,6 +454,37 @@ TEST_F(FlowLogWriterTest, AReloadThatMovesTheFileEndsTheIntervalInTheOld) {
   EXPECT_EQ(records[0].packets, 1u);  // the packet after the move only
 }
 
+TEST_F(FlowLogWriterTest, TurnedOnByAReloadFlowsReportOnlyWhatFollows) {
+  std::string yaml = PolicyYaml(path_);
+  std::string without = yaml;
+  without.erase(without.find("  flow_logs:"),
+                without.find("  account_id:") - without.find("  flow_logs:"));
+  ASSERT_TRUE(Publish(without).ok());
+  AttachWorkers();
+  Send(0, Side::kOutside, V4(kFar, kA).Tcp(40000, 80, kSyn));
+  Send(0, Side::kInside, V4(kA, kFar).Tcp(80, 40000, kSyn | kAck));
+  // The reload that turns them on marks every open flow, through a flush
+  // the workers serve.
+  std::atomic<bool> stop{false};
+  std::thread worker([&] {
+    while (!stop) {
+      ServeWorkers();
+      std::this_thread::yield();
+    }
+  });
+  absl::Status s = Publish(yaml);
+  stop = true;
+  worker.join();
+  ASSERT_TRUE(s.ok()) << s;
+  writer_.Poll(steady_);
+  Send(0, Side::kOutside, V4(kFar, kA).Tcp(40000, 80, kAck));
+  EndInterval();
+  std::vector<Record> records = ReadLog(path_);
+  ASSERT_EQ(records.size(), 2u);  // the ACK, eni-b's NODATA
+  EXPECT_EQ(records[0].packets, 1u);
+  EXPECT_EQ(records[0].bytes, 40u);
+}
+
 TEST_F(FlowLogWriterTest, TheCommandLinePathIsNamedInItsError) {
   absl::StatusOr<rules::Policy> policy =
       rules::LoadPolicyString(PolicyYaml(path_), "p.yaml");
