@@ -52,9 +52,7 @@ absl::StatusOr<SgateOptions> ParseSgateOptions(
 inline constexpr char kSgateUsage[] =
     "usage: sgate [EAL options] -- --policy FILE [--pair IN:OUT]...\n"
     "             [--node NAME] [--control PATH] [--stats-interval S]\n"
-    "             [--aws-json FILE] [--watch] [--mbufs N] [--mbuf-size BYTES]
-"
-    "             [--no-rss] [--flow-log FILE] [--metrics ADDR:PORT]
-";
+    "             [--aws-json FILE] [--watch] [--mbufs N] [--mbuf-size BYTES]\n"
+    "             [--no-rss] [--flow-log FILE] [--metrics ADDR:PORT]\n";
 
 }  // namespace sgate::control

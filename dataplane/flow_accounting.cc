@@ -24,14 +24,17 @@ FlowAccounting::FlowAccounting(void* memory, uint32_t capacity) {
   }
 }
 
-void FlowAccounting::Report(uint32_t index, const FlowEntry& entry) {
+void FlowAccounting::Report(uint32_t index, const FlowRecord& flow) {
   Mark& mark = marks_[index];
   for (int d = 0; d < 2; ++d) {
-    uint32_t packets = entry.packets[d] - mark.packets[d];
+    // Marks keep 32 bits of the packet count: an interval's difference is
+    // exact modulo 2^32, far beyond what one flow sends in one.
+    uint32_t packets =
+        static_cast<uint32_t>(flow.packets[d]) - mark.packets[d];
     if (packets == 0) continue;
     FlowLogRecord r;
-    r.key = entry.key;
-    r.bytes = entry.bytes[d] - mark.bytes[d];
+    r.key = flow.key;
+    r.bytes = flow.bytes[d] - mark.bytes[d];
     r.packets = packets;
     r.start = std::max(mark.opened, interval_start_);
     r.end = now_;
@@ -39,13 +42,13 @@ void FlowAccounting::Report(uint32_t index, const FlowEntry& entry) {
     r.kind = FlowLogKind::kAccept;
     r.ingress = d == 0;
     Enqueue(r);
-    mark.packets[d] = entry.packets[d];
-    mark.bytes[d] = entry.bytes[d];
+    mark.packets[d] = static_cast<uint32_t>(flow.packets[d]);
+    mark.bytes[d] = flow.bytes[d];
   }
 }
 
-void FlowAccounting::Released(uint32_t index, const FlowEntry& entry) {
-  if (logging_) Report(index, entry);
+void FlowAccounting::Released(uint32_t index, const FlowRecord& flow) {
+  if (logging_) Report(index, flow);
   --counters_[slots_[index]].flows;
   slots_[index] = kNoSlot;
 }
@@ -86,7 +89,7 @@ void FlowAccounting::ServeFlush(const FlowTable& table) {
     for (; cursor_ < end; ++cursor_) {
       if (queue_.FreeCount() < 2) return;
       const FlowEntry& entry = table.entry(cursor_);
-      if (entry.in_use) Report(cursor_, entry);
+      if (entry.in_use) Report(cursor_, table.Record(entry));
     }
     if (cursor_ < table.high_water()) return;
     phase_ = FlushPhase::kRejects;

@@ -43,7 +43,7 @@ static_assert(sizeof(FlowLogRecord) == 64);
 //     that aggregates rejected packets by 5-tuple, and the interval flush.
 // Touched when a flow opens or goes, when a packet is rejected or spoofed,
 // and by the interval flush; an established flow's packet touches nothing
-// here (its counts are FlowEntry's own), except the slot read that
+// here (its counts are the flow table's own), except the slot read that
 // anti-spoofing makes for frames from the inside.
 //
 // Single writer (the worker) but for the control thread's RequestFlush,
@@ -98,7 +98,7 @@ class FlowAccounting {
   // The flow table, as it frees entry `index`: the interface loses a flow,
   // and the packets not yet reported are queued (lost if the queue is
   // full: the interface's SKIPDATA).
-  void Released(uint32_t index, const FlowEntry& entry);
+  void Released(uint32_t index, const FlowRecord& flow);
   uint16_t SlotOf(uint32_t index) const { return slots_[index]; }
 
   void CountCapped(uint16_t slot) { ++counters_[slot].interface_flow_cap; }
@@ -144,7 +144,7 @@ class FlowAccounting {
 
   // Queues the packets of entry `index` since its mark, one record per
   // direction, and moves the mark. A record the queue refuses is lost.
-  void Report(uint32_t index, const FlowEntry& entry);
+  void Report(uint32_t index, const FlowRecord& flow);
   void Enqueue(const FlowLogRecord& record) {
     if (!queue_.Push(record)) ++counters_[record.slot].flow_log_records_lost;
   }

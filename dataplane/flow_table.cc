@@ -165,7 +165,7 @@ void FlowTable::Release(uint32_t index) {
   if (!clear(buckets_[Primary(hash)]) && clear(buckets_[Secondary(hash)])) {
     --buckets_[Primary(hash)].displaced;
   }
-  if (accounting_ != nullptr) accounting_->Released(index, entries_[index]);
+  if (accounting_ != nullptr) accounting_->Released(index, Record(entries_[index]));
   entries_[index].in_use = false;
   free_stack_[free_count_++] = index;
   --counters_.active;

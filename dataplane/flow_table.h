@@ -219,10 +219,6 @@ class FlowTable {
   // flows down and report the flow's last packets. None: not told.
   void Attach(FlowAccounting* accounting) { accounting_ = accounting; }
   FlowAccounting* accounting() const { return accounting_; }
-  // An entry's index: stable for as long as the entry is in use.
-  uint32_t IndexOf(const FlowEntry* entry) const {
-    return static_cast<uint32_t>(entry - entries_);
-  }
   // For scans a slice at a time (flow logs): entries [0, high_water())
   // hold every live one.
   const FlowEntry& entry(uint32_t index) const { return entries_[index]; }

@@ -110,11 +110,13 @@ class WorkerTest : public ::testing::Test {
     const uint32_t capacity = 8192;  // a flow per frame sent
     flow_memory_ = rte_zmalloc("worker_test_flows",
                                FlowTable::MemoryFor(capacity), 64);
+    accounting_memory_ = rte_zmalloc(
+        "worker_test_accounting", FlowAccounting::MemoryFor(capacity), 64);
     ASSERT_NE(flow_memory_, nullptr);
-    worker_ = Worker<ReferenceTable>::Create(SOCKET_ID_ANY, 0, 0,
-                                             std::vector<PortPairIds>{pair_},
-                                             flow_memory_, capacity,
-                                             *tables_, stop_);
+    ASSERT_NE(accounting_memory_, nullptr);
+    worker_ = Worker<ReferenceTable>::Create(
+        SOCKET_ID_ANY, 0, 0, std::vector<PortPairIds>{pair_}, flow_memory_,
+        accounting_memory_, capacity, *tables_, stop_);
     ASSERT_NE(worker_, nullptr);
     thread_ = std::thread([this] { worker_->Run(); });
   }
@@ -133,6 +135,7 @@ class WorkerTest : public ::testing::Test {
       rte_eth_dev_close(port);
     }
     rte_free(flow_memory_);
+    rte_free(accounting_memory_);
     tables_.reset();
     for (rte_ring* r : {inside_tx_, outside_rx_}) {
       void* m;
@@ -193,6 +196,7 @@ class WorkerTest : public ::testing::Test {
   PortPairIds pair_;
   std::unique_ptr<Published<ReferenceTable>> tables_;
   void* flow_memory_ = nullptr;
+  void* accounting_memory_ = nullptr;
   std::atomic<bool> stop_{false};
   Worker<ReferenceTable>::Ptr worker_;
   std::thread thread_;
