@@ -317,6 +317,39 @@ TEST_F(EnforcerOperationsTest, FlowRecordsCountIpBytesPerDirection) {
   EXPECT_EQ(Drain().size(), 1u);
 }
 
+// The flow entry counts in 16 bits and carries over into its cold fields
+// (FlowTable::Count): flow logs report the whole count, in every interval.
+TEST_F(EnforcerOperationsTest, RecordsCountPastTheEntrysNarrowCounters) {
+  std::vector<uint8_t> frame =
+      V4(kA, kFar).SourceMac(kMacA).Udp(5353, 53).Build();
+  auto send = [&](int packets) {
+    for (int i = 0; i < packets; ++i) {
+      ASSERT_TRUE(enforcer_.Process(frame.data(), frame.size(), Side::kInside,
+                                    now_, *table_).forward);
+    }
+  };
+  send(70000);
+  Flush();
+  std::vector<FlowLogRecord> records = Drain();
+  ASSERT_EQ(records.size(), 2u);
+  EXPECT_EQ(records[0].packets, 70000u);
+  EXPECT_EQ(records[0].bytes, 70000u * 28);
+  now_ += 10;
+  send(70000);
+  Flush();
+  records = Drain();
+  ASSERT_EQ(records.size(), 2u);
+  EXPECT_EQ(records[0].packets, 70000u);
+  EXPECT_EQ(records[0].bytes, 70000u * 28);
+  send(3);
+  now_ += 31;  // udp timeout: the flow goes with its last packets
+  flows_.ExpireSome(now_, kCapacity);
+  records = Drain();
+  ASSERT_EQ(records.size(), 1u);
+  EXPECT_EQ(records[0].packets, 3u);
+  EXPECT_EQ(records[0].bytes, 3u * 28);
+}
+
 TEST_F(EnforcerOperationsTest, AFlowThatGoesReportsItsLastPackets) {
   EXPECT_FORWARD(Out(V4(kA, kFar).SourceMac(kMacA).Udp(5353, 53)));
   now_ += 31;  // udp timeout
