@@ -92,6 +92,18 @@ sgate_stop() {
   SGATE_PID=""
 }
 
+# eventually CMD...: 0 as soon as CMD succeeds, retried for up to 3 s.
+# For counters the control thread publishes a moment after the worker
+# counts (a loaded machine delays both).
+eventually() {
+  local tries
+  for tries in $(seq 30); do
+    "$@" && return 0
+    sleep 0.1
+  done
+  "$@"
+}
+
 # tcp_connects NS SRC DST PORT: 0 if a TCP connection from SRC succeeds.
 # The listener runs in the peer namespace for the duration of the check.
 tcp_connects() {
@@ -100,9 +112,15 @@ tcp_connects() {
   [[ $ns == "$NS_IN" ]] && peer=$NS_OUT
   local family=-4
   [[ $dst == *:* ]] && family=-6
-  ip netns exec "$peer" timeout 3 nc $family -l -p "$port" >/dev/null 2>&1 &
+  ip netns exec "$peer" timeout 5 nc $family -l -p "$port" >/dev/null 2>&1 &
   local listener=$!
-  sleep 0.2
+  # Connect only once the listener is up (a loaded machine can take longer
+  # than any fixed pause to start it).
+  local tries
+  for tries in $(seq 40); do
+    ip netns exec "$peer" ss -Hltn "sport = :$port" | grep -q . && break
+    sleep 0.05
+  done
   local rc=0
   ip netns exec "$ns" nc -z -w 1 -s "$src" "$dst" "$port" >/dev/null 2>&1 || rc=1
   kill "$listener" 2>/dev/null

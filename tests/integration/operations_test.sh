@@ -272,11 +272,15 @@ refused_by_flood() {
   local before
   before=$(interface_counter eni-web interface_flow_cap)
   flood "$1" "$2"
-  test $(($(interface_counter eni-web interface_flow_cap) - before)) = "$3"
+  eventually refused_since "$before" "$3"
 }
+refused_since() {  # refused_since BEFORE N: eni-web refused N flows since
+  test $(($(interface_counter eni-web interface_flow_cap) - $1)) = "$2"
+}
+eni_web_flows() { test "$(interface_counter eni-web flows)" = "$1"; }
 check "a flood of 40 new flows: 35 refused as interface_flow_cap" \
   refused_by_flood 5000 40 35
-check "eni-web tracks its cap of 5 flows" test "$(interface_counter eni-web flows)" = 5
+check "eni-web tracks its cap of 5 flows" eventually eni_web_flows 5
 check "eni-app still accepts connections" tcp_connects "$NS_OUT" 198.51.100.201 198.51.100.20 9000
 check "and again" tcp_connects "$NS_OUT" 198.51.100.201 198.51.100.20 9000
 refused() { ! "$@"; }
@@ -290,12 +294,12 @@ check "sgatectl stats shows the top interfaces" \
 write_caps_policy "  eni-aaa: {addresses: [198.51.100.30], security_groups: [sg-app]}"
 check "reload adding an interface" ctl reload
 check "after the reload, 10 new flows are all refused" refused_by_flood 5100 10 10
-check "the cap still holds at 5" test "$(interface_counter eni-web flows)" = 5
+check "the cap still holds at 5" eventually eni_web_flows 5
 # The UDP flows time out (10 s): room for 5 new ones.
 sleep 10.5
-check "expired flows leave the count" test "$(interface_counter eni-web flows)" = 0
+check "expired flows leave the count" eventually eni_web_flows 0
 check "8 new flows: 3 refused" refused_by_flood 5200 8 3
-check "5 new flows fit again" test "$(interface_counter eni-web flows)" = 5
+check "5 new flows fit again" eventually eni_web_flows 5
 sgate_stop
 python3 "$here/flow_log.py" "$logs/caps.log" >"$work/caps.json"
 check "refused flows are REJECT records in the flow log" python3 -c '
