@@ -40,29 +40,61 @@ struct RuleTableOptions {
   CompileOptions compile;
   AclMethod acl_method = AclMethod::kAuto;
   int socket_id = -1;  // SOCKET_ID_ANY
-  // For tests: use the wide ACL key (rule_table.cc) even when the group
-  // sets and address classes fit the narrow one, so that small random
-  // policies cover both layouts.
+  // For tests: use the wide ACL key (rule_table.cc) even when the lanes
+  // fit the narrow one, so that small random policies cover both layouts.
   bool force_wide_key = false;
   // For tests: give rules open to the whole address space a context of
   // their own even in small tables (rule_table.cc, kSplitOpenRules).
   bool force_split_open_rules = false;
+  // For tests: the reference mask of a narrow key holds at most this many
+  // bits (0: as many as the lane ids leave), so that small policies have
+  // groups with several lanes.
+  uint32_t max_reference_bits = 0;
 };
 
-// For `sgatectl check` and the benchmarks.
+// One rte_acl context (one family and direction), for `sgatectl check` and
+// the benchmarks.
+struct AclContextStats {
+  uint32_t rules = 0;       // ACL rules, open ones included
+  uint32_t open_apart = 0;  // open rules in a context of their own
+  uint32_t lanes = 0;
+  bool reused = false;         // shared with the table it replaced
+  double build_seconds = 0;    // rte_acl add + build, when it was built
+  size_t memory_bytes = 0;     // DPDK heap bytes of its contexts
+};
+
+// For `sgatectl check --compile`, the reload log and the benchmarks.
 struct RuleTableStats {
-  // ACL rules per context, [family][direction].
-  std::array<std::array<uint32_t, 2>, 2> acl_rules{};
+  std::array<std::array<AclContextStats, 2>, 2> acl{};  // [family][direction]
   uint32_t interfaces = 0;
-  uint32_t group_sets = 0;
-  uint32_t address_classes = 0;
+  uint32_t groups = 0;
+  uint32_t referenced_groups = 0;
+  uint32_t member_classes = 0;  // the empty class included
+  uint32_t mask_slots = 0;      // lane slices that reference groups, + 1
+  uint32_t reference_bits = 0;  // of a lane's mask in the ACL key
+  bool wide_acl_key = false;    // rule_table.cc: the key layouts
   std::array<uint32_t, 2> fib_routes{};  // [family]
-  // DPDK heap bytes the table holds (rte_acl, rte_fib) plus its own arrays.
-  size_t memory_bytes = 0;
-  double compile_seconds = 0;  // CompilePolicy
-  double build_seconds = 0;    // compile + FIB + ACL build, in all
+  // Keys per packet: lanes per enforced interface, [family][direction].
+  std::array<std::array<double, 2>, 2> lanes_per_interface{};
+  bool rule_side_reused = false;  // the whole rule side came from the
+                                  // previous table: no rule compiled
+  // DPDK heap bytes and arrays: the rte_acl contexts (wherever built),
+  // the address side (rte_fib, host table, interfaces, member masks).
+  size_t acl_memory_bytes = 0;
+  size_t address_memory_bytes = 0;
+  double rules_seconds = 0;      // CompileRules (0 when reused)
+  double addresses_seconds = 0;  // CompileAddresses
+  double fib_seconds = 0;        // rte_fib, host table, lane and mask arrays
+  double acl_seconds = 0;        // rte_acl contexts built by this table
+  double build_seconds = 0;      // all of it
   AclMethod acl_method = AclMethod::kAuto;  // the one in use
-  bool narrow_acl_key = false;  // rule_table.cc: 1-byte group set and class
+
+  uint32_t AclRules(Family family, Direction direction) const {
+    return acl[static_cast<int>(family)][static_cast<int>(direction)].rules;
+  }
+  uint32_t ContextsBuilt() const;
+  uint32_t ContextsReused() const;
+  size_t memory_bytes() const { return acl_memory_bytes + address_memory_bytes; }
 };
 
 // The answer for one packet.
@@ -78,13 +110,17 @@ struct Classification {
   }
 };
 
-// A compiled policy: local address (and VLAN) → interface → group set via
-// rte_fib (IPv4) or an exact-match table (IPv6), then rte_acl per (family,
-// direction). Immutable once
-// built and safe to read from any number of lcores at once; building a new
-// table never touches an existing one (every DPDK object has a name unique
-// to its table), so the dataplane can swap tables under RCU. Build and
-// destroy on the control thread, with EAL initialised.
+// A compiled policy (rules/README.md). The address side maps a local
+// address (and VLAN) to its interface via rte_fib (IPv4) or an exact-match
+// table (IPv6), and a remote address to its member class; the rule side is
+// one rte_acl context per (family, direction), classified once per lane
+// (group) of the packet's interface. Immutable once built and safe to read
+// from any number of lcores at once. Building a new table never touches an
+// existing one (every DPDK object it creates has a name unique to it), so
+// the dataplane can swap tables under RCU; a new table may share the
+// previous table's rte_acl contexts (reference-counted: the last table
+// holding them frees them). Build and destroy on the control thread, with
+// EAL initialised.
 class RuleTable {
  public:
   // Classify works on at most this many packets per internal pass (larger
@@ -92,10 +128,12 @@ class RuleTable {
   // and bounds the on-stack scratch to a few KiB.
   static constexpr uint32_t kMaxBurst = 64;
 
+  // `previous`: the table this one replaces, if any. Its rte_acl contexts
+  // are shared instead of built again when the rules they hold did not
+  // change (the whole rule side when no group's rules or prefix list did).
   static absl::StatusOr<std::unique_ptr<RuleTable>> Build(
-      const Policy& policy, const RuleTableOptions& options = {});
-  static absl::StatusOr<std::unique_ptr<RuleTable>> Build(
-      const CompiledPolicy& compiled, const RuleTableOptions& options = {});
+      const Policy& policy, const RuleTableOptions& options = {},
+      const RuleTable* previous = nullptr);
 
   RuleTable(const RuleTable&) = delete;
   RuleTable& operator=(const RuleTable&) = delete;
@@ -119,34 +157,50 @@ class RuleTable {
   const std::vector<std::string>& interface_names() const {
     return interface_names_;
   }
+  // The expanded entries of one context (for the benchmarks' linear scan).
+  const std::vector<MatchEntry>& Entries(Family family,
+                                         Direction direction) const;
 
  private:
+  // The rule side: what CompileRules made of the groups' rules and the
+  // prefix lists, and an rte_acl context per (family, direction); shared
+  // with later tables as long as the rules stay (rule_table.cc).
+  struct AclContext;
+  struct RuleSide;
+
   // What a FIB next hop points to: one address, possibly local to several
   // interfaces (one per VLAN), possibly a member of referenced groups.
   struct AddressInfo {
     uint32_t first_local = 0;  // into locals_
-    uint16_t local_count = 0;
-    uint16_t address_class = kNoAddressClass;
+    uint32_t local_count = 0;
+    uint32_t member_class = 0;
   };
+  // An interface owning an address in one VLAN, with the lanes its packets
+  // are classified in, per direction (into lane_keys_ of the family).
   struct Local {
-    uint32_t vlan_key;   // the VLAN id, or kUntagged
+    uint32_t vlan_key;  // the VLAN id, or kUntagged
     uint32_t interface;
-    uint16_t group_set;
+    uint32_t first_lane[2];
+    uint32_t lane_count[2];
+  };
+  // One lane as a key needs it: the lane's part of the key word and its
+  // slot in a member class's row of reference masks.
+  struct LaneKey {
+    uint32_t lane_bits;
+    uint32_t mask_slot;
   };
   static constexpr uint32_t kUntagged = 0x10000;  // outside 16-bit VLAN ids
 
   RuleTable() = default;
-  absl::Status BuildFromCompiled(const CompiledPolicy& compiled,
-                                 const RuleTableOptions& options);
-  absl::Status BuildFibs(const CompiledPolicy& compiled, int socket_id);
-  absl::Status BuildAcl(const CompiledPolicy& compiled, Family family,
-                        Direction direction, const RuleTableOptions& options);
-  absl::Status BuildAclContext(const std::string& name, Family family,
-                               const std::vector<const MatchEntry*>& entries,
-                               const RuleTableOptions& options,
-                               rte_acl_ctx*& ctx);
+  absl::Status BuildRuleSide(const Policy& policy,
+                             const RuleTableOptions& options,
+                             const RuleSide* previous, std::string fingerprint,
+                             std::string options_key);
+  absl::Status BuildAddressSide(const CompiledAddresses& addresses,
+                                int socket_id);
+  absl::Status BuildFibs(const CompiledAddresses& addresses, int socket_id);
 
-  template <Family kFamily, bool kNarrow>
+  template <Family kFamily, bool kWide>
   void ClassifyFamily(const PacketKey* keys, const uint8_t* index, uint32_t n,
                       Classification* out) const;
   void ClassifyBurst(const PacketKey* keys, uint32_t count,
@@ -157,6 +211,14 @@ class RuleTable {
                     bool remote_too, uint64_t* hops) const;
 
   std::string name_;  // unique prefix of this table's DPDK object names
+  std::shared_ptr<const RuleSide> rule_side_;
+  // The rule side's rte_acl contexts, copied here for the packet path
+  // ([family][direction]); the open rules' own contexts, or null.
+  std::array<std::array<rte_acl_ctx*, 2>, 2> acl_{};
+  std::array<std::array<rte_acl_ctx*, 2>, 2> acl_open_{};
+  bool wide_ = false;             // the ACL key layout (rule_table.cc)
+  uint32_t reference_shift_ = 0;  // narrow: lane << this | mask
+
   rte_fib* fib4_ = nullptr;
   // IPv6 host address → next hop (the address_info_[1] index; 0: none).
   // Every IPv6 route is a /128, so an exact-match table answers in one
@@ -171,19 +233,17 @@ class RuleTable {
   };
   std::vector<Host6Slot> hosts6_;
   int hosts6_shift_ = 64;
-  std::array<std::array<rte_acl_ctx*, 2>, 2> acl_{};  // [family][direction]
-  // The rules open to the whole address space, when a big context has them
-  // apart (rule_table.cc, kSplitOpenRules); else null.
-  std::array<std::array<rte_acl_ctx*, 2>, 2> acl_open_{};
   // [family]: next hop n is address_info_[family][n]; entry 0, for
-  // addresses with no route, has no local and no class.
+  // addresses with no route, has no local and the empty member class.
   std::array<std::vector<AddressInfo>, 2> address_info_;
   std::array<std::vector<Local>, 2> locals_;
-  // Whether remote addresses need a FIB lookup (some rule uses classes).
-  std::array<bool, 2> lookup_remote_{};
-  // ACL key layout (rule_table.cc): the group set and the address class
-  // fit one byte each.
-  bool narrow_ = false;
+  std::array<std::vector<LaneKey>, 2> lane_keys_;  // [family]
+  // Member class c's reference mask for mask slot s is
+  // masks_[c * mask_slots_ + s]; slot 0 and class 0 are all zero.
+  std::vector<uint32_t> masks_;
+  uint32_t mask_slots_ = 1;
+  // Whether remote addresses need a lookup (some rule references a group).
+  bool lookup_remote_ = false;
   Decision unknown_decision_ = Decision::kUnknownInterfaceDropped;
   std::vector<std::string> interface_names_;
   RuleTableStats stats_;
