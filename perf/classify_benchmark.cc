@@ -22,6 +22,7 @@
 #include <ctime>
 #include <cstdio>
 #include <cstring>
+#include <map>
 #include <memory>
 #include <random>
 #include <string>
@@ -31,6 +32,7 @@
 #include "rules/policy.h"
 #include "rules/reference.h"
 #include "rules/rule_compiler.h"
+#include "perf/vpc/vpc_policy.h"
 #include "rules/rule_table.h"
 #include "tests/support/eal_environment.h"
 
@@ -275,33 +277,16 @@ RuleTableOptions Options(Impl impl) {
   return o;
 }
 
-void BM_Classify(benchmark::State& state, Family f, int entries, Impl impl) {
-  Policy policy = FlatPolicy(f, entries);
-  std::vector<PacketKey> keys = Packets(policy, f);
+// Times `classify(first_key, out)` on bursts of kBurst over `keys`
+// (kPackets of them) and sets the counters perf/results.py reads.
+template <typename ClassifyFn>
+void TimeClassify(benchmark::State& state, const std::vector<PacketKey>& keys,
+                  ClassifyFn classify) {
   std::vector<Classification> out(kBurst);
-  std::unique_ptr<RuleTable> table;
-  std::unique_ptr<LinearScan> linear;
-  if (impl == Impl::kLinear) {
-    linear = std::make_unique<LinearScan>(policy, f);
-  } else {
-    absl::StatusOr<std::unique_ptr<RuleTable>> t =
-        RuleTable::Build(policy, Options(impl));
-    if (!t.ok()) {
-      state.SkipWithError(t.status().ToString().c_str());
-      return;
-    }
-    table = std::move(*t);
-    state.counters["acl_rules"] =
-        table->stats().AclRules(f, Direction::kIngress);
-  }
   // Hit ratio, once, outside the timed loop.
   uint64_t allowed = 0;
   for (uint32_t off = 0; off < kPackets; off += kBurst) {
-    if (linear) {
-      linear->Classify(&keys[off], kBurst, out.data());
-    } else {
-      table->Classify(&keys[off], kBurst, out.data());
-    }
+    classify(&keys[off], out.data());
     for (const Classification& c : out) {
       allowed += c.decision == Decision::kAllowedByRule;
     }
@@ -314,11 +299,7 @@ void BM_Classify(benchmark::State& state, Family f, int entries, Impl impl) {
   for (auto _ : state) {
     uint64_t t0 = rte_rdtsc();
     for (uint32_t off = 0; off < kPackets; off += kBurst) {
-      if (linear) {
-        linear->Classify(&keys[off], kBurst, out.data());
-      } else {
-        table->Classify(&keys[off], kBurst, out.data());
-      }
+      classify(&keys[off], out.data());
       benchmark::DoNotOptimize(out.data());
     }
     uint64_t t = rte_rdtsc() - t0;
@@ -347,10 +328,82 @@ void BM_Classify(benchmark::State& state, Family f, int entries, Impl impl) {
   state.counters["cpu_ns_per_pkt"] = cpu * 1e9 / packets;
   state.counters["cpu_cycles_per_pkt"] =
       cpu * static_cast<double>(rte_get_tsc_hz()) / packets;
-  state.counters["entries"] = entries;
   state.counters["hit_ratio"] = static_cast<double>(allowed) / kPackets;
+}
+
+void BM_Classify(benchmark::State& state, Family f, int entries, Impl impl) {
+  Policy policy = FlatPolicy(f, entries);
+  std::vector<PacketKey> keys = Packets(policy, f);
+  std::unique_ptr<RuleTable> table;
+  std::unique_ptr<LinearScan> linear;
+  if (impl == Impl::kLinear) {
+    linear = std::make_unique<LinearScan>(policy, f);
+  } else {
+    absl::StatusOr<std::unique_ptr<RuleTable>> t =
+        RuleTable::Build(policy, Options(impl));
+    if (!t.ok()) {
+      state.SkipWithError(t.status().ToString().c_str());
+      return;
+    }
+    table = std::move(*t);
+    state.counters["acl_rules"] =
+        table->stats().AclRules(f, Direction::kIngress);
+  }
+  TimeClassify(state, keys, [&](const PacketKey* k, Classification* out) {
+    if (linear) {
+      linear->Classify(k, kBurst, out);
+    } else {
+      table->Classify(k, kBurst, out);
+    }
+  });
+  state.counters["entries"] = entries;
   state.SetLabel(table ? std::string(AclMethodName(table->stats().acl_method))
                        : "scan");
+}
+
+// The VPC shapes (perf/vpc): one table per shape, built on first use and
+// kept for both families (a vpc-50k build takes seconds).
+const RuleTable* VpcTable(const std::string& shape_name, std::string* error) {
+  static std::map<std::string, std::unique_ptr<RuleTable>> tables;
+  static std::map<std::string, Policy> policies;
+  auto it = tables.find(shape_name);
+  if (it != tables.end()) return it->second.get();
+  absl::StatusOr<Policy> policy =
+      perf::FinalizedVpcPolicy(*perf::VpcShapeNamed(shape_name));
+  if (!policy.ok()) {
+    *error = policy.status().ToString();
+    return nullptr;
+  }
+  absl::StatusOr<std::unique_ptr<RuleTable>> table = RuleTable::Build(*policy);
+  if (!table.ok()) {
+    *error = table.status().ToString();
+    return nullptr;
+  }
+  policies[shape_name] = *std::move(policy);
+  return (tables[shape_name] = *std::move(table)).get();
+}
+
+void BM_ClassifyVpc(benchmark::State& state, const std::string& shape,
+                    Family f) {
+  std::string error;
+  const RuleTable* table = VpcTable(shape, &error);
+  if (table == nullptr) {
+    state.SkipWithError(error.c_str());
+    return;
+  }
+  absl::StatusOr<Policy> policy =
+      perf::FinalizedVpcPolicy(*perf::VpcShapeNamed(shape));
+  std::vector<PacketKey> keys =
+      perf::VpcPackets(*policy, f, kPackets, 42 + static_cast<int>(f));
+  TimeClassify(state, keys, [&](const PacketKey* k, Classification* out) {
+    table->Classify(k, kBurst, out);
+  });
+  const RuleTableStats& st = table->stats();
+  const int fi = static_cast<int>(f);
+  state.counters["acl_rules"] = st.acl[fi][0].rules + st.acl[fi][1].rules;
+  state.counters["keys_per_packet"] =
+      (st.lanes_per_interface[fi][0] + st.lanes_per_interface[fi][1]) / 2;
+  state.SetLabel(std::string(AclMethodName(st.acl_method)));
 }
 
 // Scale case 1: 1,000 interfaces × 5 groups × 60 ingress rules. The groups
@@ -493,6 +546,17 @@ int main(int argc, char** argv) {
         if (impl == Impl::kLinear && entries >= 10000) b->Iterations(2);
         b->Unit(benchmark::kMicrosecond);
       }
+    }
+  }
+
+  for (const char* shape : {"vpc-15k", "vpc-50k"}) {
+    for (Family f : {Family::kIPv4, Family::kIPv6}) {
+      std::string name =
+          absl::StrCat("BM_ClassifyVpc/", shape, "/", FamilyName(f));
+      std::string shape_name = shape;
+      benchmark::RegisterBenchmark(name.c_str(), [=](benchmark::State& s) {
+        BM_ClassifyVpc(s, shape_name, f);
+      })->Unit(benchmark::kMicrosecond);
     }
   }
 

@@ -1,5 +1,6 @@
 // Writes a VPC-shaped policy (perf/vpc/vpc_policy.h) as YAML.
 //   sgate_vpc_gen SHAPE OUT.yaml [--members-seed N] [--rules-seed N]
+//                 [--groups N] [--interfaces N] [--rules-per-group N]
 // SHAPE: vpc-15k, vpc-50k or vpc-small. Another --members-seed moves the
 // same interfaces between groups and leaves every rule as it was: the
 // reload of a VPC where only VMs came and went.
@@ -15,7 +16,8 @@ int main(int argc, char** argv) {
   auto usage = [] {
     std::fprintf(stderr,
                  "usage: sgate_vpc_gen vpc-15k|vpc-50k|vpc-small OUT.yaml "
-                 "[--members-seed N] [--rules-seed N]\n");
+                 "[--members-seed N] [--rules-seed N] [--groups N] "
+                 "[--interfaces N] [--rules-per-group N]\n");
     return 2;
   };
   if (argc < 3 || argc % 2 == 0) return usage();
@@ -31,6 +33,14 @@ int main(int argc, char** argv) {
       shape->members_seed = value;
     } else if (flag == "--rules-seed") {
       shape->rules_seed = value;
+    } else if (flag == "--groups" && value >= 1) {
+      shape->groups = static_cast<int>(value);
+    } else if (flag == "--interfaces" && value >= 1) {
+      // Two thirds of them local, as in the named shapes.
+      shape->interfaces = static_cast<int>(value);
+      shape->local_interfaces = static_cast<int>(value * 2 / 3);
+    } else if (flag == "--rules-per-group" && value >= 1) {
+      shape->rules_per_group = static_cast<int>(value);
     } else {
       return usage();
     }

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <array>
 #include <cmath>
+#include <map>
 #include <random>
 #include <set>
 #include <vector>
@@ -304,6 +305,87 @@ absl::StatusOr<rules::Policy> FinalizedVpcPolicy(const VpcShape& shape) {
   rules::FinalizePolicy(policy, diagnostics);
   if (!diagnostics.empty()) return diagnostics.ToStatus();
   return policy;
+}
+
+std::vector<rules::PacketKey> VpcPackets(const rules::Policy& policy,
+                                         Family family, int count,
+                                         uint64_t seed) {
+  Random r(seed);
+  std::vector<const rules::Interface*> local;
+  // Addresses of family `family` of each group's members.
+  std::map<std::string, std::vector<IpAddress>> members;
+  for (const auto& [name, itf] : policy.interfaces) {
+    bool has_family = false;
+    for (const IpAddress& a : itf.addresses) {
+      if (a.family != family) continue;
+      has_family = true;
+      for (const std::string& g : itf.security_groups) members[g].push_back(a);
+    }
+    if (has_family && itf.EnforcedOn("")) local.push_back(&itf);
+  }
+  auto pick_in = [&r](const Cidr& c) {
+    IpAddress a = c.address;
+    for (int bit = c.prefix_length; bit < a.bit_width(); ++bit) {
+      if (r.Chance(0.5)) a.bytes[bit / 8] |= 0x80 >> (bit % 8);
+    }
+    return a;
+  };
+  auto random_address = [&]() {
+    return family == Family::kIPv4
+               ? IpAddress::V4(r.U32())
+               : V6(static_cast<uint16_t>(r.U32()), static_cast<uint16_t>(r.U32()),
+                    (uint64_t{r.U32()} << 32) | r.U32());
+  };
+  std::vector<rules::PacketKey> keys(static_cast<size_t>(count));
+  for (rules::PacketKey& k : keys) {
+    const rules::Interface& itf =
+        *local[r.Int(0, static_cast<int>(local.size()) - 1)];
+    for (const IpAddress& a : itf.addresses) {
+      if (a.family == family) k.local = a;
+    }
+    k.direction = r.Chance(0.5) ? rules::Direction::kIngress
+                                : rules::Direction::kEgress;
+    const std::vector<Rule>& rules =
+        policy.security_groups
+            .at(itf.security_groups[r.Int(
+                0, static_cast<int>(itf.security_groups.size()) - 1)])
+            .rules(k.direction);
+    const Rule* rule = nullptr;
+    if (!rules.empty() && r.Chance(0.5)) {
+      rule = &rules[r.Int(0, static_cast<int>(rules.size()) - 1)];
+    }
+    k.remote = random_address();
+    k.protocol = r.Chance(0.7) ? rules::kProtocolTcp : rules::kProtocolUdp;
+    k.dst_port = static_cast<uint16_t>(r.Int(0, 65535));
+    if (rule == nullptr) continue;
+    if (rule->protocol != rules::kProtocolAll) {
+      k.protocol = static_cast<uint8_t>(rule->protocol);
+    }
+    if (rules::HasPorts(rule->protocol)) {
+      k.dst_port = static_cast<uint16_t>(r.Int(rule->port_low, rule->port_high));
+    }
+    if (rules::HasIcmpFields(rule->protocol)) {
+      k.icmp_type = static_cast<uint8_t>(
+          rule->icmp_type >= 0 ? rule->icmp_type : r.Int(0, 255));
+      k.icmp_code = static_cast<uint8_t>(
+          rule->icmp_code >= 0 ? rule->icmp_code : r.Int(0, 15));
+    }
+    std::vector<Cidr> cidrs;
+    if (rule->remote_kind == rules::RemoteKind::kCidr) cidrs = rule->cidrs;
+    if (rule->remote_kind == rules::RemoteKind::kPrefixList) {
+      cidrs = policy.prefix_lists.at(rule->remote_name).cidrs;
+    }
+    std::erase_if(cidrs, [family](const Cidr& c) {
+      return c.address.family != family;
+    });
+    if (!cidrs.empty()) {
+      k.remote = pick_in(cidrs[r.Int(0, static_cast<int>(cidrs.size()) - 1)]);
+    } else if (rule->remote_kind == rules::RemoteKind::kSecurityGroup) {
+      const std::vector<IpAddress>& m = members[rule->remote_name];
+      if (!m.empty()) k.remote = m[r.Int(0, static_cast<int>(m.size()) - 1)];
+    }
+  }
+  return keys;
 }
 
 std::string VpcPolicyYaml(const rules::Policy& p) {

@@ -3,9 +3,11 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "rules/packet_key.h"
 #include "rules/policy.h"
 
 namespace sgate::perf {
@@ -48,6 +50,15 @@ rules::Policy GenerateVpcPolicy(const VpcShape& shape);
 
 // GenerateVpcPolicy, finalised (rules::FinalizePolicy) as a loader would.
 absl::StatusOr<rules::Policy> FinalizedVpcPolicy(const VpcShape& shape);
+
+// `count` packets of `family` for a finalised VPC policy, as the
+// classifier meets them: each from or to an interface enforced here (no
+// --node), half aimed inside a random rule of one of its groups (its
+// protocol, a port or ICMP type it allows, a remote in its CIDRs, prefix
+// list or referenced group), half with a random remote, protocol and port.
+std::vector<rules::PacketKey> VpcPackets(const rules::Policy& policy,
+                                         rules::Family family, int count,
+                                         uint64_t seed);
 
 // The YAML text of a policy as GenerateVpcPolicy makes it (what
 // `sgatectl check` and `sgate --policy` read).
