@@ -173,6 +173,23 @@ inline uint32_t Result(const MatchEntry& e) {
   return (e.rule_id + 1) | (e.open() ? kOpenResult : 0);
 }
 
+// The scan's SIMD width for an rte_acl method: the same instruction set
+// (tests force each), or the widest allowed for auto.
+LaneScan::Simd ScanSimd(AclMethod method) {
+  switch (method) {
+    case AclMethod::kScalar:
+      return LaneScan::Simd::kScalar;
+    case AclMethod::kSse:
+    case AclMethod::kAvx2:
+      return LaneScan::WidestSimd(LaneScan::Simd::kAvx2);
+    case AclMethod::kAuto:
+    case AclMethod::kAvx512x16:
+    case AclMethod::kAvx512x32:
+      break;
+  }
+  return LaneScan::WidestSimd(LaneScan::Simd::kAvx512);
+}
+
 // Open rules × other rules of one lane, summed over the lanes, beyond
 // which the open rules get a context of their own (BuildAclContext).
 // rte_acl's trie merge copies each open rule under every other rule's
@@ -295,8 +312,11 @@ struct RuleTable::AclContext {
   std::vector<MatchEntry> entries;
   bool wide = false;
   uint32_t reference_bits = 0;
+  // Which lanes the scan matches (the others are in rte_acl).
+  std::vector<bool> scanned;
   rte_acl_ctx* main = nullptr;
   rte_acl_ctx* open = nullptr;  // the open rules, when apart
+  LaneScan scan;
   AclMethod method = AclMethod::kAuto;  // in use
   AclContextStats stats;
 
@@ -436,7 +456,7 @@ absl::StatusOr<std::unique_ptr<RuleTable>> RuleTable::Build(
   std::string options_key = absl::StrCat(
       static_cast<int>(options.acl_method), ",", options.socket_id, ",",
       options.force_wide_key, ",", options.force_split_open_rules, ",",
-      options.max_reference_bits);
+      options.max_reference_bits, ",", options.scan_lane_limit);
   const RuleSide* old = previous != nullptr ? previous->rule_side_.get()
                                             : nullptr;
   if (old != nullptr &&
@@ -471,6 +491,7 @@ absl::StatusOr<std::unique_ptr<RuleTable>> RuleTable::Build(
       const AclContext& c = *side.contexts[f][d];
       table->acl_[f][d] = c.main;
       table->acl_open_[f][d] = c.open;
+      table->scan_[f][d] = c.stats.scanned_lanes > 0 ? &c.scan : nullptr;
       AclContextStats& cs = st.acl[f][d];
       const bool reused = cs.reused;
       cs = c.stats;
@@ -478,6 +499,7 @@ absl::StatusOr<std::unique_ptr<RuleTable>> RuleTable::Build(
       if (reused) cs.build_seconds = 0;
       st.acl_memory_bytes += c.stats.memory_bytes;
       if (c.main != nullptr) st.acl_method = c.method;
+      if (c.stats.scanned_lanes > 0) st.scan_simd = c.scan.simd();
     }
   }
 
@@ -543,7 +565,8 @@ absl::Status RuleTable::BuildRuleSide(const Policy& policy,
         const std::shared_ptr<const AclContext>& old = previous->contexts[f][d];
         if (old->wide == side->wide &&
             old->reference_bits == compile.reference_bits &&
-            old->entries == entries) {
+            old->entries == entries &&
+            old->stats.lanes == side->rules.lanes[f][d].size()) {
           side->contexts[f][d] = old;
           stats_.acl[f][d].reused = true;
           entries.clear();
@@ -558,13 +581,30 @@ absl::Status RuleTable::BuildRuleSide(const Policy& policy,
       AclContextStats& cs = context->stats;
       cs.rules = static_cast<uint32_t>(context->entries.size());
       cs.lanes = static_cast<uint32_t>(side->rules.lanes[f][d].size());
-      if (!context->entries.empty()) {
+      // Small lanes are scanned (options.scan_lane_limit), the others go
+      // to rte_acl.
+      std::vector<uint32_t> per_lane(cs.lanes);
+      for (const MatchEntry& e : context->entries) ++per_lane[e.lane];
+      context->scanned.assign(cs.lanes, false);
+      for (uint32_t l = 0; l < cs.lanes; ++l) {
+        if (per_lane[l] <= options.scan_lane_limit) {
+          context->scanned[l] = true;
+          ++cs.scanned_lanes;
+          cs.scanned_rules += per_lane[l];
+        }
+      }
+      if (cs.scanned_lanes > 0) {
+        context->scan = LaneScan(family, context->entries, context->scanned,
+                                 cs.lanes, ScanSimd(options.acl_method));
+      }
+      if (cs.scanned_rules < cs.rules) {
         auto start = std::chrono::steady_clock::now();
         size_t heap_before = DpdkHeapBytes();
         // Open rules apart when they would be copied under too many
         // others (kSplitOpenRules): count open × other per lane.
         std::vector<uint64_t> open_per_lane(cs.lanes), other_per_lane(cs.lanes);
         for (const MatchEntry& e : context->entries) {
+          if (context->scanned[e.lane]) continue;
           ++(e.open() ? open_per_lane : other_per_lane)[e.lane];
         }
         uint64_t products = 0;
@@ -574,6 +614,7 @@ absl::Status RuleTable::BuildRuleSide(const Policy& policy,
         std::vector<const MatchEntry*> main;
         std::vector<const MatchEntry*> open;
         for (const MatchEntry& e : context->entries) {
+          if (context->scanned[e.lane]) continue;
           (e.open() ? open : main).push_back(&e);
         }
         const bool split = !open.empty() && !main.empty() &&
@@ -603,6 +644,7 @@ absl::Status RuleTable::BuildRuleSide(const Policy& policy,
                                .count();
         stats_.acl_seconds += cs.build_seconds;
       }
+      cs.memory_bytes += context->scan.memory_bytes();
       side->contexts[f][d] = std::move(context);
     }
   }
@@ -696,9 +738,12 @@ absl::Status RuleTable::BuildFibs(const CompiledAddresses& addresses,
         local[f].first_lane[d] = static_cast<uint32_t>(lane_keys_[f].size());
         for (uint32_t group : ci.groups) {
           const LaneRange& range = rules.lanes_of_group[f][d][group];
+          const std::vector<bool>& scanned =
+              rule_side_->contexts[f][d]->scanned;
           for (uint32_t l = range.first; l < range.first + range.count; ++l) {
-            lane_keys_[f].push_back(
-                {l << reference_shift_, rules.lanes[f][d][l].mask_slot});
+            lane_keys_[f].push_back({l << reference_shift_,
+                                     rules.lanes[f][d][l].mask_slot, l,
+                                     static_cast<bool>(scanned[l])});
           }
         }
         local[f].lane_count[d] =
@@ -844,14 +889,24 @@ void RuleTable::ClassifyFamily(const PacketKey* keys, const uint8_t* index,
   const Local* locals = locals_[f].data();
   const LaneKey* lanes = lane_keys_[f].data();
   const uint32_t* masks = masks_.data();
-  // One key per lane of each packet's interface; every key of a direction
-  // goes to one rte_acl call. The best result of a packet's keys decides
-  // (Result(): any match allows, an open rule wins).
+  // One key per rte_acl lane of each packet's interface; every key of a
+  // direction goes to one rte_acl call. The scanned lanes are listed (and
+  // their first block prefetched) while the keys are built, and scanned
+  // after the rte_acl calls, skipping packets an open rule already
+  // allows. The best result of a packet's lanes decides (Result(): any
+  // match allows, an open rule wins).
   constexpr uint32_t kMaxKeys = 256;
   Key acl_keys[kMaxKeys];
   const uint8_t* data[2][kMaxKeys];
   uint8_t owner[2][kMaxKeys];
   uint32_t count[2] = {0, 0};
+  struct ScanJob {
+    uint32_t packet;  // j
+    uint32_t lane;
+    uint32_t references;
+  };
+  ScanJob scans[kMaxKeys];
+  uint32_t scan_count = 0;
   uint32_t used = 0;
   uint32_t best[kMaxBurst];
   bool known[kMaxBurst];
@@ -868,6 +923,17 @@ void RuleTable::ClassifyFamily(const PacketKey* keys, const uint8_t* index,
       }
       count[d] = 0;
     }
+    for (uint32_t t = 0; t < scan_count; ++t) {
+      const ScanJob& job = scans[t];
+      if (best[job.packet] & kOpenResult) continue;  // nothing beats it
+      const PacketKey& k = keys[index[job.packet]];
+      const uint32_t result = scan_[f][static_cast<int>(k.direction)]->Scan(
+          job.lane, k.protocol, k.remote,
+          PortField(k.protocol, k.dst_port, k.icmp_type, k.icmp_code),
+          job.references);
+      best[job.packet] = std::max(best[job.packet], result);
+    }
+    scan_count = 0;
     used = 0;
   };
   for (uint32_t j = 0; j < n; ++j) {
@@ -896,6 +962,7 @@ void RuleTable::ClassifyFamily(const PacketKey* keys, const uint8_t* index,
     const uint32_t lane_count = local->lane_count[d];
     if (lane_count == 0) continue;  // no group has a rule here
     if (used + lane_count > kMaxKeys) flush();
+    used += lane_count;
     const uint32_t* row =
         lookup_remote ? masks + info[hops[n + j]].member_class * mask_slots_
                       : masks;
@@ -903,10 +970,15 @@ void RuleTable::ClassifyFamily(const PacketKey* keys, const uint8_t* index,
         PortField(k.protocol, k.dst_port, k.icmp_type, k.icmp_code);
     const LaneKey* lane = lanes + local->first_lane[d];
     for (uint32_t l = 0; l < lane_count; ++l, ++lane) {
-      Key& key = acl_keys[used++];
+      const uint32_t mask = row[lane->mask_slot];
+      if (lane->scanned) {
+        scan_[f][d]->Prefetch(lane->lane, k.protocol);
+        scans[scan_count++] = {j, lane->lane, mask};
+        continue;
+      }
+      Key& key = acl_keys[count[0] + count[1]];
       key.protocol = k.protocol;
       std::memcpy(&key.remote, k.remote.bytes.data(), sizeof(key.remote));
-      const uint32_t mask = row[lane->mask_slot];
       if constexpr (kWide) {
         key.lane_port = rte_cpu_to_be_32(lane->lane_bits << 16 | port);
         key.references = rte_cpu_to_be_32(mask);

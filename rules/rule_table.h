@@ -10,6 +10,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "rules/lane_scan.h"
 #include "rules/policy.h"
 #include "rules/packet_key.h"
 #include "rules/rule_compiler.h"
@@ -50,6 +51,12 @@ struct RuleTableOptions {
   // bits (0: as many as the lane ids leave), so that small policies have
   // groups with several lanes.
   uint32_t max_reference_bits = 0;
+  // Lanes of at most this many entries (in their family and direction)
+  // are matched by a scan (rules/lane_scan.h) instead of rte_acl: 0 puts
+  // every lane in rte_acl, UINT32_MAX none (rules/README.md, "two
+  // engines", measures the choice).
+  uint32_t scan_lane_limit = kDefaultScanLaneLimit;
+  static constexpr uint32_t kDefaultScanLaneLimit = 64;
 };
 
 // One rte_acl context (one family and direction), for `sgatectl check` and
@@ -58,6 +65,9 @@ struct AclContextStats {
   uint32_t rules = 0;       // ACL rules, open ones included
   uint32_t open_apart = 0;  // open rules in a context of their own
   uint32_t lanes = 0;
+  // Of those, the lanes and entries matched by a scan, not rte_acl.
+  uint32_t scanned_lanes = 0;
+  uint32_t scanned_rules = 0;
   bool reused = false;         // shared with the table it replaced
   double build_seconds = 0;    // rte_acl add + build, when it was built
   size_t memory_bytes = 0;     // DPDK heap bytes of its contexts
@@ -88,6 +98,7 @@ struct RuleTableStats {
   double acl_seconds = 0;        // rte_acl contexts built by this table
   double build_seconds = 0;      // all of it
   AclMethod acl_method = AclMethod::kAuto;  // the one in use
+  LaneScan::Simd scan_simd = LaneScan::Simd::kScalar;  // the scan's
 
   uint32_t AclRules(Family family, Direction direction) const {
     return acl[static_cast<int>(family)][static_cast<int>(direction)].rules;
@@ -188,6 +199,8 @@ class RuleTable {
   struct LaneKey {
     uint32_t lane_bits;
     uint32_t mask_slot;
+    uint32_t lane;
+    bool scanned;  // by the LaneScan, not rte_acl
   };
   static constexpr uint32_t kUntagged = 0x10000;  // outside 16-bit VLAN ids
 
@@ -216,6 +229,7 @@ class RuleTable {
   // ([family][direction]); the open rules' own contexts, or null.
   std::array<std::array<rte_acl_ctx*, 2>, 2> acl_{};
   std::array<std::array<rte_acl_ctx*, 2>, 2> acl_open_{};
+  std::array<std::array<const LaneScan*, 2>, 2> scan_{};
   bool wide_ = false;             // the ACL key layout (rule_table.cc)
   uint32_t reference_shift_ = 0;  // narrow: lane << this | mask
 

@@ -474,6 +474,15 @@ TEST_F(ClassifierPropertyTest, TableEqualsReference) {
       // One policy in three with one-bit reference masks: a group that
       // references several groups gets a lane per reference.
       options.max_reference_bits = round % 3 == 2 ? 1 : 0;
+      // Both engines, and a mix: every lane in rte_acl, every lane
+      // scanned, lanes of up to two entries scanned.
+      const uint32_t kLimits[] = {0, UINT32_MAX, 2};
+      options.scan_lane_limit = kLimits[round % 5 % 3];
+      // Mostly the widest instruction set; sometimes AVX2 and scalar (the
+      // scan and rte_acl follow it).
+      options.acl_method = round % 7 == 3   ? AclMethod::kAvx2
+                           : round % 7 == 5 ? AclMethod::kScalar
+                                            : AclMethod::kAuto;
       absl::StatusOr<std::unique_ptr<RuleTable>> table =
           RuleTable::Build(policy, options);
       ASSERT_TRUE(table.ok()) << table.status() << "\nseed " << seed;
@@ -495,6 +504,8 @@ TEST_F(ClassifierPropertyTest, TableEqualsReference) {
                    << (options.force_split_open_rules ? " (open rules apart)"
                                                       : "")
                    << (options.max_reference_bits ? " (1-bit masks)" : "")
+                   << " (scan lanes of up to " << options.scan_lane_limit
+                   << " entries, " << AclMethodName(options.acl_method) << ")"
                    << "\npacket: " << DescribePacket(keys[i]) << "\n"
                    << problem << "\npolicy:\n"
                    << DescribePolicy(policy, node);
@@ -558,7 +569,12 @@ TEST_F(ClassifierPropertyTest, VpcShapesEqualReference) {
     const bool small = shape.name == "vpc-small";
     const int packets = small ? 16384 : 4096;
     RuleTableOptions options;
-    if (small) options.max_reference_bits = 1;
+    // vpc-small: every lane in rte_acl for odd seeds, every lane scanned
+    // for even ones; vpc-15k: the default mix.
+    if (small) {
+      options.max_reference_bits = 1;
+      options.scan_lane_limit = seed % 2 ? 0 : UINT32_MAX;
+    }
     SCOPED_TRACE(absl::StrCat(name, ", seed ", seed, " (replay: SGATE_SEED=",
                               seed, ")"));
 

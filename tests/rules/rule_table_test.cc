@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
 #include "rules/policy_loader.h"
 #include "rules/reference.h"
@@ -279,15 +280,22 @@ class RuleTableTest : public ::testing::Test {
   }
 };
 
-TEST_F(RuleTableTest, EncodingCornersEveryMethod) {
+TEST_F(RuleTableTest, EncodingCornersEveryMethodBothEngines) {
+  // Every lane in rte_acl, every lane scanned (the scan follows the
+  // method's instruction set: scalar, AVX2 for sse/avx2, AVX-512), and
+  // the default mix.
   Policy policy = LoadOrDie(kPolicy);
-  for (AclMethod m : {AclMethod::kAuto, AclMethod::kScalar, AclMethod::kSse,
-                      AclMethod::kAvx2, AclMethod::kAvx512x16,
-                      AclMethod::kAvx512x32}) {
-    SCOPED_TRACE(AclMethodName(m));
-    RuleTableOptions options;
-    options.acl_method = m;
-    CheckFixtures(policy, options);
+  for (uint32_t limit : {0u, UINT32_MAX, 2u}) {
+    for (AclMethod m : {AclMethod::kAuto, AclMethod::kScalar, AclMethod::kSse,
+                        AclMethod::kAvx2, AclMethod::kAvx512x16,
+                        AclMethod::kAvx512x32}) {
+      SCOPED_TRACE(absl::StrCat(AclMethodName(m), ", scan lanes of up to ",
+                                limit, " entries"));
+      RuleTableOptions options;
+      options.acl_method = m;
+      options.scan_lane_limit = limit;
+      CheckFixtures(policy, options);
+    }
   }
 }
 
@@ -405,10 +413,16 @@ TEST_F(RuleTableTest, AutoPicksAvx512WhenAllowed) {
   // The test binary runs EAL with --force-max-simd-bitwidth=512 on a CPU
   // with AVX-512 (the CI machine): auto must not settle for less.
   Policy policy = LoadOrDie(kPolicy);
-  absl::StatusOr<std::unique_ptr<RuleTable>> table = RuleTable::Build(policy);
+  RuleTableOptions acl_only;
+  acl_only.scan_lane_limit = 0;
+  absl::StatusOr<std::unique_ptr<RuleTable>> table =
+      RuleTable::Build(policy, acl_only);
   ASSERT_TRUE(table.ok()) << table.status();
+  absl::StatusOr<std::unique_ptr<RuleTable>> scanned = RuleTable::Build(policy);
+  ASSERT_TRUE(scanned.ok()) << scanned.status();
   if (!__builtin_cpu_supports("avx512bw")) GTEST_SKIP() << "no AVX-512";
   EXPECT_EQ((*table)->stats().acl_method, AclMethod::kAvx512x32);
+  EXPECT_EQ((*scanned)->stats().scan_simd, LaneScan::Simd::kAvx512);
 }
 
 TEST_F(RuleTableTest, UnknownInterfacePass) {
