@@ -363,10 +363,11 @@ void BM_Classify(benchmark::State& state, Family f, int entries, Impl impl) {
 
 // The VPC shapes (perf/vpc): one table per shape, built on first use and
 // kept for both families (a vpc-50k build takes seconds).
-const RuleTable* VpcTable(const std::string& shape_name, std::string* error) {
-  static std::map<std::string, std::unique_ptr<RuleTable>> tables;
-  static std::map<std::string, Policy> policies;
-  auto it = tables.find(shape_name);
+const RuleTable* VpcTable(const std::string& shape_name, uint32_t scan_limit,
+                          std::string* error) {
+  static std::map<std::pair<std::string, uint32_t>, std::unique_ptr<RuleTable>>
+      tables;
+  auto it = tables.find({shape_name, scan_limit});
   if (it != tables.end()) return it->second.get();
   absl::StatusOr<Policy> policy =
       perf::FinalizedVpcPolicy(*perf::VpcShapeNamed(shape_name));
@@ -374,19 +375,21 @@ const RuleTable* VpcTable(const std::string& shape_name, std::string* error) {
     *error = policy.status().ToString();
     return nullptr;
   }
-  absl::StatusOr<std::unique_ptr<RuleTable>> table = RuleTable::Build(*policy);
+  RuleTableOptions options;
+  options.scan_lane_limit = scan_limit;
+  absl::StatusOr<std::unique_ptr<RuleTable>> table =
+      RuleTable::Build(*policy, options);
   if (!table.ok()) {
     *error = table.status().ToString();
     return nullptr;
   }
-  policies[shape_name] = *std::move(policy);
-  return (tables[shape_name] = *std::move(table)).get();
+  return (tables[{shape_name, scan_limit}] = *std::move(table)).get();
 }
 
 void BM_ClassifyVpc(benchmark::State& state, const std::string& shape,
-                    Family f) {
+                    Family f, uint32_t scan_limit) {
   std::string error;
-  const RuleTable* table = VpcTable(shape, &error);
+  const RuleTable* table = VpcTable(shape, scan_limit, &error);
   if (table == nullptr) {
     state.SkipWithError(error.c_str());
     return;
@@ -551,12 +554,15 @@ int main(int argc, char** argv) {
 
   for (const char* shape : {"vpc-15k", "vpc-50k"}) {
     for (Family f : {Family::kIPv4, Family::kIPv6}) {
-      std::string name =
-          absl::StrCat("BM_ClassifyVpc/", shape, "/", FamilyName(f));
-      std::string shape_name = shape;
-      benchmark::RegisterBenchmark(name.c_str(), [=](benchmark::State& s) {
-        BM_ClassifyVpc(s, shape_name, f);
-      })->Unit(benchmark::kMicrosecond);
+      for (uint32_t limit : {0u, 32u, 64u, 128u, UINT32_MAX}) {
+        std::string name = absl::StrCat(
+            "BM_ClassifyVpc/", shape, "/", FamilyName(f), "/scan",
+            limit == UINT32_MAX ? "all" : absl::StrCat(limit));
+        std::string shape_name = shape;
+        benchmark::RegisterBenchmark(name.c_str(), [=](benchmark::State& s) {
+          BM_ClassifyVpc(s, shape_name, f, limit);
+        })->Unit(benchmark::kMicrosecond);
+      }
     }
   }
 

@@ -82,34 +82,54 @@ LaneScan::Simd LaneScan::WidestSimd(Simd limit) {
   return Simd::kScalar;
 }
 
+void LaneScan::SetQuery(const IpAddress& remote, uint8_t protocol,
+                        uint16_t port, Query& q) {
+  Words(remote, q.address);
+  q.port = port;
+  q.protocol = protocol;
+  q.klass = ClassOf(protocol);
+}
+
 LaneScan::LaneScan(Family family, const std::vector<MatchEntry>& entries,
                    const std::vector<bool>& scanned, uint32_t lanes, Simd simd)
-    : words_(family == Family::kIPv4 ? 1 : 4), simd_(simd), ranges_(lanes) {
-  // Each scanned lane's entries by class, open ones first (stable: the
-  // compiler's order otherwise).
+    : simd_(simd), ranges_(lanes) {
+  // Each scanned lane's entries, open ones first (stable: the compiler's
+  // order otherwise).
   std::vector<std::vector<const MatchEntry*>> by_lane(lanes);
   for (const MatchEntry& e : entries) {
     if (scanned[e.lane]) by_lane[e.lane].push_back(&e);
   }
-  for (uint32_t lane = 0; lane < lanes; ++lane) {
-    std::stable_partition(by_lane[lane].begin(), by_lane[lane].end(),
+  for (std::vector<const MatchEntry*>& list : by_lane) {
+    std::stable_partition(list.begin(), list.end(),
                           [](const MatchEntry* e) { return e->open(); });
+  }
+  if (family == Family::kIPv4) {
+    Fill(blocks4_, by_lane);
+  } else {
+    Fill(blocks6_, by_lane);
+  }
+}
+
+template <int kWords>
+void LaneScan::Fill(std::vector<Block<kWords>>& blocks,
+                    const std::vector<std::vector<const MatchEntry*>>& by_lane) {
+  for (size_t lane = 0; lane < by_lane.size(); ++lane) {
     for (int c = 0; c < kClasses; ++c) {
       Range& range = ranges_[lane][c];
-      range.first = static_cast<uint32_t>(blocks_.size());
+      range.first = static_cast<uint32_t>(blocks.size());
       uint32_t slot = kBlock;
       for (const MatchEntry* e : by_lane[lane]) {
         if (!InClass(*e, c)) continue;
         if (slot == kBlock) {
-          Block empty{};
+          Block<kWords> empty{};
           std::fill(std::begin(empty.port_low), std::end(empty.port_low), 1);
-          blocks_.push_back(empty);
+          blocks.push_back(empty);
           slot = 0;
         }
-        Block& b = blocks_.back();
+        Block<kWords>& b = blocks.back();
         uint32_t address[4];
         Words(e->remote.address, address);
-        for (int w = 0; w < 4; ++w) {
+        for (int w = 0; w < kWords; ++w) {
           b.mask[w][slot] = PrefixMask(e->remote.prefix_length, w);
           b.address[w][slot] = address[w] & b.mask[w][slot];
         }
@@ -122,41 +142,46 @@ LaneScan::LaneScan(Family family, const std::vector<MatchEntry>& entries,
         b.result[slot] = ResultOf(*e);
         ++slot;
       }
-      range.count = static_cast<uint32_t>(blocks_.size()) - range.first;
+      range.count = static_cast<uint32_t>(blocks.size()) - range.first;
     }
   }
 }
 
 size_t LaneScan::memory_bytes() const {
-  return blocks_.size() * sizeof(Block) +
+  return blocks4_.size() * sizeof(Block4) + blocks6_.size() * sizeof(Block6) +
          ranges_.size() * sizeof(ranges_[0]);
 }
 
-void LaneScan::Prefetch(uint32_t lane, uint8_t protocol) const {
-  const Range& r = ranges_[lane][ClassOf(protocol)];
-  if (r.count != 0) {
-    // The first block's address and mask words: the scan reads them first.
-    const Block* b = &blocks_[r.first];
-    _mm_prefetch(reinterpret_cast<const char*>(b->address[0]), _MM_HINT_T0);
-    _mm_prefetch(reinterpret_cast<const char*>(b->mask[0]), _MM_HINT_T0);
-    _mm_prefetch(reinterpret_cast<const char*>(b->port_low), _MM_HINT_T0);
-    _mm_prefetch(reinterpret_cast<const char*>(b->port_high), _MM_HINT_T0);
+void LaneScan::Prefetch(uint32_t lane, int klass) const {
+  const Range& r = ranges_[lane][klass];
+  if (r.count == 0) return;
+  // The first block's fields the scan reads before it knows of a match.
+  auto lines = [](const auto& b) {
+    for (const uint32_t* field : {b.address[0], b.mask[0], b.port_low,
+                                  b.port_high, b.reference}) {
+      _mm_prefetch(reinterpret_cast<const char*>(field), _MM_HINT_T0);
+    }
+  };
+  if (!blocks4_.empty()) {
+    lines(blocks4_[r.first]);
+  } else {
+    lines(blocks6_[r.first]);
   }
 }
 
 template <int kWords, bool kOther>
-uint32_t LaneScan::ScanScalar(const Block* b, uint32_t blocks,
-                              const uint32_t* remote, uint32_t port,
-                              uint32_t references, uint32_t protocol) {
-  for (uint32_t n = 0; n < blocks; ++n, ++b) {
+uint32_t LaneScan::ScanScalar(const Block<kWords>* b, uint32_t count,
+                              const Query& q, uint32_t references) {
+  for (uint32_t n = 0; n < count; ++n, ++b) {
     for (uint32_t i = 0; i < kBlock; ++i) {
-      bool match = b->port_low[i] <= port && port <= b->port_high[i] &&
+      bool match = b->port_low[i] <= q.port && q.port <= b->port_high[i] &&
                    (b->reference[i] & references) == b->reference[i];
       for (int w = 0; w < kWords; ++w) {
-        match = match && ((remote[w] ^ b->address[w][i]) & b->mask[w][i]) == 0;
+        match = match &&
+                ((q.address[w] ^ b->address[w][i]) & b->mask[w][i]) == 0;
       }
       if constexpr (kOther) {
-        match = match && (b->protocol[i] == protocol ||
+        match = match && (b->protocol[i] == q.protocol ||
                           b->protocol[i] == kAnyProtocol);
       }
       if (match) return b->result[i];
@@ -167,37 +192,39 @@ uint32_t LaneScan::ScanScalar(const Block* b, uint32_t blocks,
 
 template <int kWords, bool kOther>
 __attribute__((target("avx2"))) uint32_t LaneScan::ScanAvx2(
-    const Block* b, uint32_t blocks, const uint32_t* remote, uint32_t port,
-    uint32_t references, uint32_t protocol) {
-  const __m256i p = _mm256_set1_epi32(static_cast<int>(port));
+    const Block<kWords>* b, uint32_t count, const Query& q,
+    uint32_t references) {
+  const __m256i p = _mm256_set1_epi32(static_cast<int>(q.port));
   const __m256i refs = _mm256_set1_epi32(static_cast<int>(references));
-  const __m256i proto = _mm256_set1_epi32(static_cast<int>(protocol));
+  const __m256i proto = _mm256_set1_epi32(static_cast<int>(q.protocol));
   const __m256i any = _mm256_set1_epi32(static_cast<int>(kAnyProtocol));
   const __m256i zero = _mm256_setzero_si256();
   __m256i r[kWords];
   for (int w = 0; w < kWords; ++w) {
-    r[w] = _mm256_set1_epi32(static_cast<int>(remote[w]));
+    r[w] = _mm256_set1_epi32(static_cast<int>(q.address[w]));
   }
-  for (uint32_t n = 0; n < blocks; ++n, ++b) {
+  for (uint32_t n = 0; n < count; ++n, ++b) {
     for (uint32_t half = 0; half < kBlock; half += 8) {
       // Unsigned low <= port <= high: max(low, port) == port and
       // max(high, port) == high.
+      const __m256i high = Load8(b->port_high, half);
       __m256i ok = _mm256_and_si256(
           _mm256_cmpeq_epi32(_mm256_max_epu32(Load8(b->port_low, half), p), p),
-          _mm256_cmpeq_epi32(
-              _mm256_max_epu32(Load8(b->port_high, half), p), Load8(b->port_high, half)));
+          _mm256_cmpeq_epi32(_mm256_max_epu32(high, p), high));
       const __m256i ref = Load8(b->reference, half);
       ok = _mm256_and_si256(
           ok, _mm256_cmpeq_epi32(_mm256_and_si256(ref, refs), ref));
       for (int w = 0; w < kWords; ++w) {
-        const __m256i differ = _mm256_and_si256(
-            _mm256_xor_si256(Load8(b->address[w], half), r[w]), Load8(b->mask[w], half));
+        const __m256i differ =
+            _mm256_and_si256(_mm256_xor_si256(Load8(b->address[w], half), r[w]),
+                             Load8(b->mask[w], half));
         ok = _mm256_and_si256(ok, _mm256_cmpeq_epi32(differ, zero));
       }
       if constexpr (kOther) {
         const __m256i bp = Load8(b->protocol, half);
-        ok = _mm256_and_si256(ok, _mm256_or_si256(_mm256_cmpeq_epi32(bp, proto),
-                                                  _mm256_cmpeq_epi32(bp, any)));
+        ok = _mm256_and_si256(
+            ok, _mm256_or_si256(_mm256_cmpeq_epi32(bp, proto),
+                                _mm256_cmpeq_epi32(bp, any)));
       }
       const int bits = _mm256_movemask_ps(_mm256_castsi256_ps(ok));
       if (bits != 0) return b->result[half + __builtin_ctz(bits)];
@@ -208,17 +235,15 @@ __attribute__((target("avx2"))) uint32_t LaneScan::ScanAvx2(
 
 template <int kWords, bool kOther>
 __attribute__((target("avx512f"))) uint32_t LaneScan::ScanAvx512(
-    const Block* b, uint32_t blocks, const uint32_t* remote, uint32_t port,
-    uint32_t references, uint32_t protocol) {
-  const __m512i p = _mm512_set1_epi32(static_cast<int>(port));
+    const Block<kWords>* b, uint32_t count, const Query& q,
+    uint32_t references) {
+  const __m512i p = _mm512_set1_epi32(static_cast<int>(q.port));
   const __m512i refs = _mm512_set1_epi32(static_cast<int>(references));
-  const __m512i proto = _mm512_set1_epi32(static_cast<int>(protocol));
-  const __m512i any = _mm512_set1_epi32(static_cast<int>(kAnyProtocol));
   __m512i r[kWords];
   for (int w = 0; w < kWords; ++w) {
-    r[w] = _mm512_set1_epi32(static_cast<int>(remote[w]));
+    r[w] = _mm512_set1_epi32(static_cast<int>(q.address[w]));
   }
-  for (uint32_t n = 0; n < blocks; ++n, ++b) {
+  for (uint32_t n = 0; n < count; ++n, ++b) {
     __mmask16 k = _mm512_cmple_epu32_mask(_mm512_load_si512(b->port_low), p);
     k = _mm512_mask_cmpge_epu32_mask(k, _mm512_load_si512(b->port_high), p);
     for (int w = 0; w < kWords; ++w) {
@@ -230,52 +255,42 @@ __attribute__((target("avx512f"))) uint32_t LaneScan::ScanAvx512(
     k = _mm512_mask_cmpeq_epi32_mask(k, _mm512_and_si512(ref, refs), ref);
     if constexpr (kOther) {
       const __m512i bp = _mm512_load_si512(b->protocol);
-      k = _mm512_mask_cmpeq_epi32_mask(k, bp, proto) |
-          _mm512_mask_cmpeq_epi32_mask(k, bp, any);
+      k = _mm512_mask_cmpeq_epi32_mask(
+              k, bp, _mm512_set1_epi32(static_cast<int>(q.protocol))) |
+          _mm512_mask_cmpeq_epi32_mask(
+              k, bp, _mm512_set1_epi32(static_cast<int>(kAnyProtocol)));
     }
     if (k != 0) return b->result[__builtin_ctz(k)];
   }
   return 0;
 }
 
-template <int kWords, bool kOther>
-uint32_t LaneScan::ScanBlocks(const Block* b, uint32_t blocks,
-                              const uint32_t* remote, uint32_t port,
-                              uint32_t references, uint32_t protocol) const {
+template <int kWords>
+uint32_t LaneScan::ScanBlocks(const Block<kWords>* b, uint32_t count,
+                              const Query& q, uint32_t references) const {
+  const bool other = q.klass == kOtherClass;
   switch (simd_) {
     case Simd::kAvx512:
-      return ScanAvx512<kWords, kOther>(b, blocks, remote, port, references,
-                                        protocol);
+      return other ? ScanAvx512<kWords, true>(b, count, q, references)
+                   : ScanAvx512<kWords, false>(b, count, q, references);
     case Simd::kAvx2:
-      return ScanAvx2<kWords, kOther>(b, blocks, remote, port, references,
-                                      protocol);
+      return other ? ScanAvx2<kWords, true>(b, count, q, references)
+                   : ScanAvx2<kWords, false>(b, count, q, references);
     case Simd::kScalar:
       break;
   }
-  return ScanScalar<kWords, kOther>(b, blocks, remote, port, references,
-                                    protocol);
+  return other ? ScanScalar<kWords, true>(b, count, q, references)
+               : ScanScalar<kWords, false>(b, count, q, references);
 }
 
-uint32_t LaneScan::Scan(uint32_t lane, uint8_t protocol,
-                        const IpAddress& remote, uint16_t port,
+uint32_t LaneScan::Scan(uint32_t lane, const Query& query,
                         uint32_t references) const {
-  const int klass = ClassOf(protocol);
-  const Range& range = ranges_[lane][klass];
+  const Range& range = ranges_[lane][query.klass];
   if (range.count == 0) return 0;
-  const Block* b = &blocks_[range.first];
-  uint32_t words[4];
-  Words(remote, words);
-  const bool other = klass == 4;
-  if (words_ == 1) {
-    return other ? ScanBlocks<1, true>(b, range.count, words, port,
-                                       references, protocol)
-                 : ScanBlocks<1, false>(b, range.count, words, port,
-                                        references, protocol);
+  if (!blocks4_.empty()) {
+    return ScanBlocks(&blocks4_[range.first], range.count, query, references);
   }
-  return other ? ScanBlocks<4, true>(b, range.count, words, port, references,
-                                     protocol)
-               : ScanBlocks<4, false>(b, range.count, words, port,
-                                      references, protocol);
+  return ScanBlocks(&blocks6_[range.first], range.count, query, references);
 }
 
 }  // namespace sgate::rules

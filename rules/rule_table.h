@@ -253,8 +253,11 @@ class RuleTable {
   std::array<std::vector<Local>, 2> locals_;
   std::array<std::vector<LaneKey>, 2> lane_keys_;  // [family]
   // Member class c's reference mask for mask slot s is
-  // masks_[c * mask_slots_ + s]; slot 0 and class 0 are all zero.
-  std::vector<uint32_t> masks_;
+  // masks[c * mask_slots_ + s]; slot 0 and class 0 are all zero. One byte
+  // each for narrow keys (rule_table.cc, kNarrowReferenceBits), four for
+  // wide ones.
+  std::vector<uint8_t> masks8_;
+  std::vector<uint32_t> masks32_;
   uint32_t mask_slots_ = 1;
   // Whether remote addresses need a lookup (some rule references a group).
   bool lookup_remote_ = false;
