@@ -56,7 +56,7 @@ struct RuleTableOptions {
   // every lane in rte_acl, UINT32_MAX none (rules/README.md, "two
   // engines", measures the choice).
   uint32_t scan_lane_limit = kDefaultScanLaneLimit;
-  static constexpr uint32_t kDefaultScanLaneLimit = 64;
+  static constexpr uint32_t kDefaultScanLaneLimit = 256;
 };
 
 // One rte_acl context (one family and direction), for `sgatectl check` and
