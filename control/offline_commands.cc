@@ -202,6 +202,18 @@ std::string Ms(double seconds) {
   return absl::StrFormat("%.1f ms", seconds * 1e3);
 }
 
+const char* ScanSimdName(rules::LaneScan::Simd simd) {
+  switch (simd) {
+    case rules::LaneScan::Simd::kAvx512:
+      return "avx512";
+    case rules::LaneScan::Simd::kAvx2:
+      return "avx2";
+    case rules::LaneScan::Simd::kScalar:
+      break;
+  }
+  return "scalar";
+}
+
 // What was built and how long each part took, so that an operator sees why
 // a policy is big (rules/README.md says what each part is).
 void PrintCompiled(const rules::RuleTableStats& c, size_t peak_rss,
@@ -217,19 +229,23 @@ void PrintCompiled(const rules::RuleTableStats& c, size_t peak_rss,
     for (Direction d : {Direction::kIngress, Direction::kEgress}) {
       const rules::AclContextStats& a =
           c.acl[static_cast<int>(f)][static_cast<int>(d)];
-      out << "  rte_acl " << rules::FamilyName(f) << " "
-          << absl::StrFormat("%-8s", rules::DirectionName(d)) << a.rules
-          << " rules in " << a.lanes << " lanes";
-      if (a.open_apart > 0) out << " (" << a.open_apart << " open apart)";
-      out << ", " << Ms(a.build_seconds) << ", " << Mib(a.memory_bytes)
-          << "\n";
+      out << "  " << rules::FamilyName(f) << " "
+          << absl::StrFormat("%-8s", rules::DirectionName(d)) << "  "
+          << a.rules << " rules in " << a.lanes << " lanes: "
+          << a.scanned_lanes << " scanned (" << a.scanned_rules
+          << " rules), " << a.lanes - a.scanned_lanes << " in rte_acl ("
+          << a.rules - a.scanned_rules << " rules";
+      if (a.open_apart > 0) out << ", " << a.open_apart << " open apart";
+      out << ", " << Ms(a.build_seconds) << "), " << Mib(a.memory_bytes)
+          << (a.reused ? ", shared" : "") << "\n";
     }
   }
-  out << "  rte_acl method:  " << rules::AclMethodName(c.acl_method) << "\n"
-      << "  address side:    " << c.interfaces << " interfaces, FIB routes "
-      << c.fib_routes[0] << " IPv4 + " << c.fib_routes[1] << " IPv6, "
+  out << "  methods:         rte_acl " << rules::AclMethodName(c.acl_method)
+      << ", scan " << ScanSimdName(c.scan_simd) << "\n"
+      << "  address side:    " << c.interfaces << " interfaces, host tables "
+      << c.host_addresses[0] << " IPv4 + " << c.host_addresses[1] << " IPv6, "
       << c.member_classes << " member classes; " << Ms(c.addresses_seconds)
-      << " + FIB " << Ms(c.fib_seconds) << ", " << Mib(c.address_memory_bytes)
+      << " + tables " << Ms(c.hosts_seconds) << ", " << Mib(c.address_memory_bytes)
       << "\n"
       << "  keys per packet: "
       << absl::StrFormat(
@@ -267,12 +283,13 @@ void PrintSummaryJson(const std::string& path, const PolicySummary& s,
     j.Field("rules_ms", c.rules_seconds * 1e3);
     j.Field("acl_ms", c.acl_seconds * 1e3);
     j.Field("addresses_ms", c.addresses_seconds * 1e3);
-    j.Field("fib_ms", c.fib_seconds * 1e3);
+    j.Field("hosts_ms", c.hosts_seconds * 1e3);
     j.Field("memory_bytes", c.memory_bytes());
     j.Field("acl_memory_bytes", c.acl_memory_bytes);
     j.Field("address_memory_bytes", c.address_memory_bytes);
     j.Field("peak_rss_bytes", peak_rss);
     j.Field("acl_method", rules::AclMethodName(c.acl_method));
+    j.Field("scan_simd", ScanSimdName(c.scan_simd));
     j.Field("wide_acl_key", c.wide_acl_key);
     j.Field("groups", c.groups);
     j.Field("referenced_groups", c.referenced_groups);
@@ -285,6 +302,8 @@ void PrintSummaryJson(const std::string& path, const PolicySummary& s,
             f == Family::kIPv4 ? "ipv4_" : "ipv6_", rules::DirectionName(d));
         j.Field("acl_rules_" + suffix, a.rules);
         j.Field("acl_lanes_" + suffix, a.lanes);
+        j.Field("scanned_lanes_" + suffix, a.scanned_lanes);
+        j.Field("scanned_rules_" + suffix, a.scanned_rules);
         j.Field("acl_ms_" + suffix, a.build_seconds * 1e3);
         j.Field("keys_per_packet_" + suffix,
                 c.lanes_per_interface[static_cast<int>(f)]

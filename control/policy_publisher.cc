@@ -62,7 +62,7 @@ absl::Status PolicyPublisher::Publish(absl::StatusOr<rules::Policy> policy) {
             generation_, built.build_seconds * 1e3, built.rules_seconds * 1e3,
             built.ContextsBuilt(), built.acl_seconds * 1e3,
             built.ContextsReused(), built.addresses_seconds * 1e3,
-            built.fib_seconds * 1e3,
+            built.hosts_seconds * 1e3,
             static_cast<long long>(tables_.last_grace_period().count() / 1000));
   return absl::OkStatus();
 }

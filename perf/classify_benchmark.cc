@@ -361,12 +361,15 @@ void BM_Classify(benchmark::State& state, Family f, int entries, Impl impl) {
                        : "scan");
 }
 
-// The VPC shapes (perf/vpc): one table per shape, built on first use and
-// kept for both families (a vpc-50k build takes seconds).
+// The VPC shapes (perf/vpc): one table per shape and scan limit, built on
+// first use and kept for both families (a vpc-50k build takes seconds);
+// freed before EAL goes (main).
+std::map<std::pair<std::string, uint32_t>, std::unique_ptr<RuleTable>>
+    vpc_tables;
+
 const RuleTable* VpcTable(const std::string& shape_name, uint32_t scan_limit,
                           std::string* error) {
-  static std::map<std::pair<std::string, uint32_t>, std::unique_ptr<RuleTable>>
-      tables;
+  auto& tables = vpc_tables;
   auto it = tables.find({shape_name, scan_limit});
   if (it != tables.end()) return it->second.get();
   absl::StatusOr<Policy> policy =
@@ -598,6 +601,7 @@ int main(int argc, char** argv) {
   benchmark::Initialize(&argc, argv);
   benchmark::RunSpecifiedBenchmarks();
   benchmark::Shutdown();
+  vpc_tables.clear();
   rte_eal_cleanup();
   return 0;
 }

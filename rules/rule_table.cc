@@ -3,7 +3,6 @@
 #include <rte_acl.h>
 #include <rte_byteorder.h>
 #include <rte_errno.h>
-#include <rte_fib.h>
 #include <rte_prefetch.h>
 #include <rte_malloc.h>
 #include <unistd.h>
@@ -268,16 +267,13 @@ size_t DpdkHeapBytes() {
   return total;
 }
 
-// Max next hop / tbl8 count of a FIB entry of `bytes` (one bit flags a
-// tbl8).
-constexpr uint32_t FibEntryLimit(uint32_t bytes) {
-  return (1u << (8 * bytes - 1)) - 1;
-}
-
 inline uint32_t HostV4(const IpAddress& a) { return Word(a, 0); }
 
-// HostTable6's hash: the top bits of a multiplication depend on every bit
-// of its operand, and the table takes the top bits.
+// The host tables' hashes: the top bits of a multiplication depend on
+// every bit of its operand, and the tables take the top bits.
+inline uint64_t Host4Hash(uint32_t address) {
+  return address * 0x9E3779B97F4A7C15ull;
+}
 inline uint64_t Host6Hash(uint64_t high, uint64_t low) {
   return (high * 0x9E3779B97F4A7C15ull ^ low) * 0xC2B2AE3D27D4EB4Full;
 }
@@ -514,17 +510,15 @@ absl::StatusOr<std::unique_ptr<RuleTable>> RuleTable::Build(
       CompiledAddresses addresses,
       CompileAddresses(policy, side.rules, options.compile.node));
   st.addresses_seconds = seconds_since(addresses_start);
-  const Clock::time_point fib_start = Clock::now();
+  const Clock::time_point hosts_start = Clock::now();
   SGATE_RETURN_IF_ERROR(
-      table->BuildAddressSide(addresses, options.socket_id));
-  st.fib_seconds = seconds_since(fib_start);
+      table->BuildAddressSide(addresses));
+  st.hosts_seconds = seconds_since(hosts_start);
   st.build_seconds = seconds_since(start);
   return table;
 }
 
-RuleTable::~RuleTable() {
-  if (fib4_ != nullptr) rte_fib_free(fib4_);
-}
+RuleTable::~RuleTable() = default;
 
 absl::Status RuleTable::BuildRuleSide(const Policy& policy,
                                       const RuleTableOptions& options,
@@ -660,8 +654,7 @@ absl::Status RuleTable::BuildRuleSide(const Policy& policy,
   return absl::OkStatus();
 }
 
-absl::Status RuleTable::BuildAddressSide(const CompiledAddresses& addresses,
-                                         int socket_id) {
+absl::Status RuleTable::BuildAddressSide(const CompiledAddresses& addresses) {
   size_t heap_before = DpdkHeapBytes();
   const CompiledRules& rules = rule_side_->rules;
   unknown_decision_ =
@@ -713,9 +706,10 @@ absl::Status RuleTable::BuildAddressSide(const CompiledAddresses& addresses,
   }
   lookup_remote_ = mask_slots_ > 1 && addresses.member_classes.size() > 1;
 
-  SGATE_RETURN_IF_ERROR(BuildFibs(addresses, socket_id));
+  SGATE_RETURN_IF_ERROR(BuildHostTables(addresses));
   stats_.address_memory_bytes =
-      DpdkHeapBytes() - heap_before + hosts6_.size() * sizeof(Host6Slot) +
+      DpdkHeapBytes() - heap_before + hosts4_.size() * sizeof(Host4Slot) +
+      hosts6_.size() * sizeof(Host6Slot) +
       masks8_.size() + masks32_.size() * sizeof(uint32_t);
   for (int f = 0; f < 2; ++f) {
     stats_.address_memory_bytes +=
@@ -726,12 +720,12 @@ absl::Status RuleTable::BuildAddressSide(const CompiledAddresses& addresses,
   return absl::OkStatus();
 }
 
-absl::Status RuleTable::BuildFibs(const CompiledAddresses& addresses,
-                                  int socket_id) {
+absl::Status RuleTable::BuildHostTables(const CompiledAddresses& addresses) {
   const CompiledRules& rules = rule_side_->rules;
   // Every address the dataplane looks up: local addresses of enforced
   // interfaces (→ interface per VLAN, and its lanes) and members of
-  // referenced groups (→ member class). One FIB per family serves both.
+  // referenced groups (→ member class). One host table per family serves
+  // both.
   struct Pending {
     std::vector<Local> locals;
     uint32_t member_class = 0;
@@ -810,45 +804,24 @@ absl::Status RuleTable::BuildFibs(const CompiledAddresses& addresses,
       locals_[f].insert(locals_[f].end(), p.locals.begin(), p.locals.end());
       address_info_[f].push_back(info);
     }
-    stats_.fib_routes[f] = static_cast<uint32_t>(pending[f].size());
+    stats_.host_addresses[f] = static_cast<uint32_t>(pending[f].size());
   }
 
-  // IPv4: DIR24_8; a /32 needs one tbl8 group per distinct /24.
+  // IPv4: every route is a /32, an exact-match table as IPv6's.
   if (!pending[0].empty()) {
-    std::set<uint32_t> slash24;
-    for (const auto& [a, p] : pending[0]) slash24.insert(HostV4(a) >> 8);
-    uint32_t routes = static_cast<uint32_t>(pending[0].size());
-    uint32_t tbl8 = static_cast<uint32_t>(slash24.size());
-    rte_fib_conf conf{};
-    conf.type = RTE_FIB_DIR24_8;
-    conf.default_nh = 0;
-    conf.max_routes = static_cast<int>(routes);
-    // The narrowest entry that holds every next hop and tbl8 index: the
-    // 2^24-entry first level is 16 MiB with 1-byte entries, 32 with 2, 64
-    // with 4, and zeroing it is most of the build time of a small table
-    // (and so of a live reload).
-    auto fits = [&](uint32_t bytes) {
-      return routes < FibEntryLimit(bytes) && tbl8 < FibEntryLimit(bytes);
-    };
-    conf.dir24_8.nh_sz = fits(1)   ? RTE_FIB_DIR24_8_1B
-                         : fits(2) ? RTE_FIB_DIR24_8_2B
-                                   : RTE_FIB_DIR24_8_4B;
-    conf.dir24_8.num_tbl8 = tbl8 + 1;
-    std::string name = name_ + "-fib4";
-    fib4_ = rte_fib_create(name.c_str(), socket_id, &conf);
-    if (fib4_ == nullptr) {
-      return absl::ResourceExhaustedError(absl::StrCat(
-          "rte_fib_create(", name, "): ", rte_strerror(rte_errno)));
-    }
-    uint64_t nh = 1;
+    const size_t size = std::max<size_t>(
+        16, std::bit_ceil(2 * pending[0].size()));
+    hosts4_.assign(size, Host4Slot{});
+    hosts4_shift_ = 64 - std::countr_zero(size);
+    uint32_t nh = 1;
     for (const auto& [a, p] : pending[0]) {
-      if (int rc = rte_fib_add(fib4_, HostV4(a), 32, nh++); rc < 0) {
-        return absl::ResourceExhaustedError(
-            absl::StrCat("rte_fib_add(", a.ToString(), "): ", rte_strerror(-rc)));
-      }
+      Host4Slot slot{HostV4(a), nh++};
+      size_t i = Host4Hash(slot.address) >> hosts4_shift_;
+      while (hosts4_[i].next_hop != 0) i = (i + 1) & (size - 1);
+      hosts4_[i] = slot;
     }
   }
-  // IPv6: every route is a /128, so an exact-match table (HostTable6).
+  // IPv6: every route is a /128, so an exact-match table.
   if (!pending[1].empty()) {
     // At most half full: probes stay short (one, mostly).
     const size_t size = std::max<size_t>(
@@ -875,26 +848,12 @@ void RuleTable::ClassifyFamily(const PacketKey* keys, const uint8_t* index,
   using Key = typename AclLayout<kFamily>::Key;
   constexpr int f = static_cast<int>(kFamily);
   const bool lookup_remote = lookup_remote_;
-  const uint32_t lookups = lookup_remote ? 2 * n : n;
 
   // Local addresses in [0, n), remote ones (when rules reference groups)
-  // in [n, 2n): one bulk lookup for the whole burst.
+  // in [n, 2n).
   uint64_t hops[2 * kMaxBurst];
   if constexpr (kFamily == Family::kIPv4) {
-    uint32_t ips[2 * kMaxBurst];
-    for (uint32_t j = 0; j < n; ++j) {
-      ips[j] = HostV4(keys[index[j]].local);
-    }
-    if (lookup_remote) {
-      for (uint32_t j = 0; j < n; ++j) {
-        ips[n + j] = HostV4(keys[index[j]].remote);
-      }
-    }
-    if (fib4_ != nullptr) {
-      rte_fib_lookup_bulk(fib4_, ips, hops, static_cast<int>(lookups));
-    } else {
-      std::fill_n(hops, lookups, 0);
-    }
+    LookupHosts4(keys, index, n, lookup_remote, hops);
   } else {
     LookupHosts6(keys, index, n, lookup_remote, hops);
   }
@@ -961,7 +920,7 @@ void RuleTable::ClassifyFamily(const PacketKey* keys, const uint8_t* index,
   const Local* local_of[kMaxBurst];
   for (uint32_t j = 0; j < n; ++j) {
     const PacketKey& k = keys[index[j]];
-    // Next hop 0 is the empty entry 0 (BuildFibs): no test needed.
+    // Next hop 0 is the empty entry 0 (BuildHostTables): no test needed.
     const AddressInfo& a = info[hops[j]];
     const uint32_t vlan_key = k.vlan.has_value() ? *k.vlan : kUntagged;
     const Local* local = nullptr;
@@ -1032,6 +991,38 @@ void RuleTable::ClassifyFamily(const PacketKey* keys, const uint8_t* index,
     c.decision =
         best[j] != 0 ? Decision::kAllowedByRule : Decision::kNoRuleMatched;
     c.rule_id = best[j] != 0 ? (best[j] & ~kOpenResult) - 1 : 0;
+  }
+}
+
+void RuleTable::LookupHosts4(const PacketKey* keys, const uint8_t* index,
+                             uint32_t n, bool remote_too,
+                             uint64_t* hops) const {
+  if (hosts4_.empty()) {
+    std::fill_n(hops, remote_too ? 2 * n : n, 0);
+    return;
+  }
+  const Host4Slot* slots = hosts4_.data();
+  const size_t mask = hosts4_.size() - 1;
+  // As LookupHosts6: hash and prefetch the burst, then probe.
+  uint32_t address[2 * kMaxBurst];
+  size_t slot[2 * kMaxBurst];
+  auto hash = [&](uint32_t j, const IpAddress& a) {
+    address[j] = HostV4(a);
+    slot[j] = Host4Hash(address[j]) >> hosts4_shift_;
+    rte_prefetch0(&slots[slot[j]]);
+  };
+  for (uint32_t j = 0; j < n; ++j) hash(j, keys[index[j]].local);
+  if (remote_too) {
+    for (uint32_t j = 0; j < n; ++j) hash(n + j, keys[index[j]].remote);
+  }
+  const uint32_t lookups = remote_too ? 2 * n : n;
+  for (uint32_t j = 0; j < lookups; ++j) {
+    size_t i = slot[j];
+    // The table is at most half full: an empty slot ends every probe.
+    while (slots[i].next_hop != 0 && slots[i].address != address[j]) {
+      i = (i + 1) & mask;
+    }
+    hops[j] = slots[i].next_hop;
   }
 }
 

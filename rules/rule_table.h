@@ -18,7 +18,6 @@
 // The DPDK objects stay opaque here so that users of the table (dataplane,
 // sgatectl) need no DPDK headers for the API.
 struct rte_acl_ctx;
-struct rte_fib;
 
 namespace sgate::rules {
 
@@ -83,18 +82,18 @@ struct RuleTableStats {
   uint32_t mask_slots = 0;      // lane slices that reference groups, + 1
   uint32_t reference_bits = 0;  // of a lane's mask in the ACL key
   bool wide_acl_key = false;    // rule_table.cc: the key layouts
-  std::array<uint32_t, 2> fib_routes{};  // [family]
+  std::array<uint32_t, 2> host_addresses{};  // [family], host tables
   // Keys per packet: lanes per enforced interface, [family][direction].
   std::array<std::array<double, 2>, 2> lanes_per_interface{};
   bool rule_side_reused = false;  // the whole rule side came from the
                                   // previous table: no rule compiled
   // DPDK heap bytes and arrays: the rte_acl contexts (wherever built),
-  // the address side (rte_fib, host table, interfaces, member masks).
+  // the address side (host tables, interfaces, member masks).
   size_t acl_memory_bytes = 0;
   size_t address_memory_bytes = 0;
   double rules_seconds = 0;      // CompileRules (0 when reused)
   double addresses_seconds = 0;  // CompileAddresses
-  double fib_seconds = 0;        // rte_fib, host table, lane and mask arrays
+  double hosts_seconds = 0;      // host tables, lane and mask arrays
   double acl_seconds = 0;        // rte_acl contexts built by this table
   double build_seconds = 0;      // all of it
   AclMethod acl_method = AclMethod::kAuto;  // the one in use
@@ -122,7 +121,7 @@ struct Classification {
 };
 
 // A compiled policy (rules/README.md). The address side maps a local
-// address (and VLAN) to its interface via rte_fib (IPv4) or an exact-match
+// address (and VLAN) to its interface via an exact-match
 // table (IPv6), and a remote address to its member class; the rule side is
 // one rte_acl context per (family, direction), classified once per lane
 // (group) of the packet's interface. Immutable once built and safe to read
@@ -179,7 +178,8 @@ class RuleTable {
   struct AclContext;
   struct RuleSide;
 
-  // What a FIB next hop points to: one address, possibly local to several
+  // What a host table's next hop points to: one address, possibly local
+  // to several
   // interfaces (one per VLAN), possibly a member of referenced groups.
   struct AddressInfo {
     uint32_t first_local = 0;  // into locals_
@@ -209,9 +209,8 @@ class RuleTable {
                              const RuleTableOptions& options,
                              const RuleSide* previous, std::string fingerprint,
                              std::string options_key);
-  absl::Status BuildAddressSide(const CompiledAddresses& addresses,
-                                int socket_id);
-  absl::Status BuildFibs(const CompiledAddresses& addresses, int socket_id);
+  absl::Status BuildAddressSide(const CompiledAddresses& addresses);
+  absl::Status BuildHostTables(const CompiledAddresses& addresses);
 
   template <Family kFamily, bool kWide>
   void ClassifyFamily(const PacketKey* keys, const uint8_t* index, uint32_t n,
@@ -220,6 +219,8 @@ class RuleTable {
                      Classification* out) const;
   // Next hops of the local addresses of keys[index[0..n)] into hops[0..n),
   // and of their remote addresses into hops[n..2n) if remote_too.
+  void LookupHosts4(const PacketKey* keys, const uint8_t* index, uint32_t n,
+                    bool remote_too, uint64_t* hops) const;
   void LookupHosts6(const PacketKey* keys, const uint8_t* index, uint32_t n,
                     bool remote_too, uint64_t* hops) const;
 
@@ -233,18 +234,25 @@ class RuleTable {
   bool wide_ = false;             // the ACL key layout (rule_table.cc)
   uint32_t reference_shift_ = 0;  // narrow: lane << this | mask
 
-  rte_fib* fib4_ = nullptr;
-  // IPv6 host address → next hop (the address_info_[1] index; 0: none).
-  // Every IPv6 route is a /128, so an exact-match table answers in one
-  // probe, where rte_fib6's trie walks up to 14 levels and reserves a
-  // 2^24-entry first level (32 MiB) for a single address. Open addressing,
-  // linear probing, a power-of-two size at most half full; the slot is
-  // Host6Hash(high, low) >> hosts6_shift_.
+  // Host address → next hop (the address_info_ index; 0: none), per
+  // family. Every route is a host route (/32, /128), so an exact-match
+  // table answers in one probe, prefetched for the whole burst: rte_fib's
+  // DIR24_8 reserves a 2^24-entry first level (16 or 32 MiB, whose zeroing
+  // was most of a reload's address-side build) and rte_fib6's trie walks
+  // up to 14 levels. Open addressing, linear probing, a power-of-two size
+  // at most half full; the slot is the hash's top bits (Host4Hash,
+  // Host6Hash in rule_table.cc).
+  struct Host4Slot {
+    uint32_t address = 0;   // host order
+    uint32_t next_hop = 0;  // 0: empty slot
+  };
   struct Host6Slot {
     uint64_t high = 0;  // address bytes 0-7, as they lie in memory
     uint64_t low = 0;   // bytes 8-15
     uint32_t next_hop = 0;  // 0: empty slot
   };
+  std::vector<Host4Slot> hosts4_;
+  int hosts4_shift_ = 64;
   std::vector<Host6Slot> hosts6_;
   int hosts6_shift_ = 64;
   // [family]: next hop n is address_info_[family][n]; entry 0, for

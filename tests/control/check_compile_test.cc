@@ -29,8 +29,8 @@ TEST(CheckCompileTest, PrintsTheCompiledSizes) {
   // (a reference), 22 from pl-corp's IPv4 entry and icmp from
   // 198.51.100.0/24, sg-db's 5432 from sg-web and default's "from members
   // of default": 6 rules in 4 lanes (sg-lb, sg-web, sg-db, default).
-  EXPECT_THAT(out.str(),
-              HasSubstr("rte_acl IPv4 ingress 6 rules in 4 lanes"));
+  EXPECT_THAT(out.str(), HasSubstr("IPv4 ingress   6 rules in 4 lanes: 4 "
+                                   "scanned (6 rules), 0 in rte_acl"));
   EXPECT_THAT(out.str(), HasSubstr("4 groups (3 referenced)"));
   // eni-web-1/2 (sg-web), eni-db-1 (sg-db), eni-ops-1 (default): each one
   // IPv4 ingress lane.
