@@ -412,6 +412,105 @@ void BM_ClassifyVpc(benchmark::State& state, const std::string& shape,
   state.SetLabel(std::string(AclMethodName(st.acl_method)));
 }
 
+// The classifier designs compared at the VPC shapes (rules/README.md):
+// every lane in rte_acl, every lane scanned, and the default mix.
+struct VpcDesign {
+  const char* name;
+  uint32_t scan_lane_limit;
+};
+std::vector<VpcDesign> VpcDesigns() {
+  return {{"acl", 0},
+          {"scan", UINT32_MAX},
+          {"hybrid", RuleTableOptions::kDefaultScanLaneLimit}};
+}
+
+// What a timed build follows: nothing (a first build), the same rules
+// with every interface moved between groups (another members seed), or
+// one IPv4 ingress CIDR of one group changed.
+enum class VpcReload { kNone, kMembers, kOneRule };
+const char* VpcReloadName(VpcReload r) {
+  switch (r) {
+    case VpcReload::kNone: return "first";
+    case VpcReload::kMembers: return "members";
+    case VpcReload::kOneRule: return "one_rule";
+  }
+  return "?";
+}
+
+void SetBuildCounters(benchmark::State& state, const RuleTableStats& st) {
+  uint32_t rules = 0;
+  uint32_t scanned = 0;
+  for (const auto& per_family : st.acl) {
+    for (const AclContextStats& c : per_family) {
+      rules += c.rules;
+      scanned += c.scanned_rules;
+    }
+  }
+  state.counters["acl_rules"] = rules;
+  state.counters["scanned_rules"] = scanned;
+  state.counters["groups"] = st.groups;
+  state.counters["member_classes"] = st.member_classes;
+  state.counters["build_ms"] = st.build_seconds * 1e3;
+  state.counters["compile_ms"] = (st.rules_seconds + st.addresses_seconds) * 1e3;
+  state.counters["acl_ms"] = st.acl_seconds * 1e3;
+  state.counters["addresses_ms"] =
+      (st.addresses_seconds + st.hosts_seconds) * 1e3;
+  state.counters["contexts_built"] = st.ContextsBuilt();
+  state.counters["contexts_reused"] = st.ContextsReused();
+  state.counters["memory_MiB"] =
+      static_cast<double>(st.memory_bytes()) / (1 << 20);
+  state.SetLabel(std::string(AclMethodName(st.acl_method)));
+}
+
+void BM_BuildVpc(benchmark::State& state, const std::string& shape_name,
+                 uint32_t scan_limit, VpcReload reload) {
+  perf::VpcShape shape = *perf::VpcShapeNamed(shape_name);
+  absl::StatusOr<Policy> first = perf::FinalizedVpcPolicy(shape);
+  if (reload == VpcReload::kMembers) shape.members_seed += 1;
+  absl::StatusOr<Policy> policy = perf::FinalizedVpcPolicy(shape);
+  if (!first.ok() || !policy.ok()) {
+    state.SkipWithError(first.ok() ? policy.status().ToString().c_str()
+                                   : first.status().ToString().c_str());
+    return;
+  }
+  if (reload == VpcReload::kOneRule) {
+    for (auto& [name, group] : policy->security_groups) {
+      for (Rule& rule : group.ingress) {
+        if (rule.remote_kind == RemoteKind::kCidr &&
+            rule.cidrs[0].address.family == Family::kIPv4 &&
+            rule.cidrs[0].prefix_length == 32) {
+          rule.cidrs[0].address.bytes[3] ^= 1;
+          goto edited;
+        }
+      }
+    }
+  edited:;
+  }
+  RuleTableOptions options;
+  options.scan_lane_limit = scan_limit;
+  std::unique_ptr<RuleTable> previous;
+  if (reload != VpcReload::kNone) {
+    absl::StatusOr<std::unique_ptr<RuleTable>> t =
+        RuleTable::Build(*first, options);
+    if (!t.ok()) {
+      state.SkipWithError(t.status().ToString().c_str());
+      return;
+    }
+    previous = *std::move(t);
+  }
+  RuleTableStats stats;
+  for (auto _ : state) {
+    absl::StatusOr<std::unique_ptr<RuleTable>> t =
+        RuleTable::Build(*policy, options, previous.get());
+    if (!t.ok()) {
+      state.SkipWithError(t.status().ToString().c_str());
+      return;
+    }
+    stats = (*t)->stats();
+  }
+  SetBuildCounters(state, stats);
+}
+
 // Scale case 1: 1,000 interfaces × 5 groups × 60 ingress rules. The groups
 // of an interface come from a pool, and `distinct_sets` says how many
 // different 5-group combinations the 1,000 interfaces use (a real VPC has
@@ -507,19 +606,7 @@ void BM_Build(benchmark::State& state, const Policy* policy, Impl impl) {
     }
     stats = (*t)->stats();
   }
-  uint32_t rules = 0;
-  for (const auto& per_family : stats.acl) {
-    for (const AclContextStats& c : per_family) rules += c.rules;
-  }
-  state.counters["acl_rules"] = rules;
-  state.counters["groups"] = stats.groups;
-  state.counters["member_classes"] = stats.member_classes;
-  state.counters["build_ms"] = stats.build_seconds * 1e3;
-  state.counters["compile_ms"] =
-      (stats.rules_seconds + stats.addresses_seconds) * 1e3;
-  state.counters["memory_MiB"] =
-      static_cast<double>(stats.memory_bytes()) / (1 << 20);
-  state.SetLabel(std::string(AclMethodName(stats.acl_method)));
+  SetBuildCounters(state, stats);
 }
 
 }  // namespace
@@ -555,17 +642,37 @@ int main(int argc, char** argv) {
     }
   }
 
+  // The VPC shapes, each design (VpcDesigns) on the same table cache.
   for (const char* shape : {"vpc-15k", "vpc-50k"}) {
     for (Family f : {Family::kIPv4, Family::kIPv6}) {
-      for (uint32_t limit : {0u, 32u, 64u, 128u, UINT32_MAX}) {
-        std::string name = absl::StrCat(
-            "BM_ClassifyVpc/", shape, "/", FamilyName(f), "/scan",
-            limit == UINT32_MAX ? "all" : absl::StrCat(limit));
+      for (const VpcDesign& design : VpcDesigns()) {
+        std::string name = absl::StrCat("BM_ClassifyVpc/", shape, "/",
+                                        FamilyName(f), "/", design.name);
         std::string shape_name = shape;
+        uint32_t limit = design.scan_lane_limit;
         benchmark::RegisterBenchmark(name.c_str(), [=](benchmark::State& s) {
           BM_ClassifyVpc(s, shape_name, f, limit);
         })->Unit(benchmark::kMicrosecond);
       }
+    }
+  }
+  for (const char* shape : {"vpc-15k", "vpc-50k"}) {
+    for (const VpcDesign& design : VpcDesigns()) {
+      std::string name = absl::StrCat("BM_BuildVpc/", shape, "/", design.name);
+      std::string shape_name = shape;
+      uint32_t limit = design.scan_lane_limit;
+      benchmark::RegisterBenchmark(name.c_str(), [=](benchmark::State& s) {
+        BM_BuildVpc(s, shape_name, limit, VpcReload::kNone);
+      })->Iterations(1)->Unit(benchmark::kMillisecond);
+    }
+    for (VpcReload reload : {VpcReload::kMembers, VpcReload::kOneRule}) {
+      std::string name =
+          absl::StrCat("BM_ReloadVpc/", shape, "/", VpcReloadName(reload));
+      std::string shape_name = shape;
+      benchmark::RegisterBenchmark(name.c_str(), [=](benchmark::State& s) {
+        BM_BuildVpc(s, shape_name, RuleTableOptions::kDefaultScanLaneLimit,
+                    reload);
+      })->Iterations(1)->Unit(benchmark::kMillisecond);
     }
   }
 
