@@ -236,8 +236,8 @@ void PrintCompiled(const rules::RuleTableStats& c, size_t peak_rss,
           << " rules), " << a.lanes - a.scanned_lanes << " in rte_acl ("
           << a.rules - a.scanned_rules << " rules";
       if (a.open_apart > 0) out << ", " << a.open_apart << " open apart";
-      out << ", " << Ms(a.build_seconds) << "), " << Mib(a.memory_bytes)
-          << (a.reused ? ", shared" : "") << "\n";
+      out << "); " << (a.reused ? "shared" : "built in " + Ms(a.build_seconds))
+          << ", " << Mib(a.memory_bytes) << "\n";
     }
   }
   out << "  methods:         rte_acl " << rules::AclMethodName(c.acl_method)

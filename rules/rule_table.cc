@@ -430,13 +430,6 @@ uint32_t RuleTableStats::ContextsReused() const {
   return n;
 }
 
-const std::vector<MatchEntry>& RuleTable::Entries(Family family,
-                                                  Direction direction) const {
-  return rule_side_
-      ->contexts[static_cast<int>(family)][static_cast<int>(direction)]
-      ->entries;
-}
-
 absl::StatusOr<std::unique_ptr<RuleTable>> RuleTable::Build(
     const Policy& policy, const RuleTableOptions& options,
     const RuleTable* previous) {
@@ -477,7 +470,7 @@ absl::StatusOr<std::unique_ptr<RuleTable>> RuleTable::Build(
     SGATE_RETURN_IF_ERROR(table->BuildRuleSide(policy, options, old,
                                                std::move(fingerprint),
                                                std::move(options_key)));
-    st.rules_seconds = seconds_since(rules_start) - st.acl_seconds;
+    st.rules_seconds = seconds_since(rules_start) - st.acl_seconds;  // compile
   }
   const RuleSide& side = *table->rule_side_;
   table->wide_ = side.wide;
@@ -575,83 +568,91 @@ absl::Status RuleTable::BuildRuleSide(const Policy& policy,
           continue;
         }
       }
-      auto context = std::make_shared<AclContext>();
-      context->wide = side->wide;
-      context->reference_bits = compile.reference_bits;
-      context->entries = std::move(entries);
+      SGATE_ASSIGN_OR_RETURN(
+          side->contexts[f][d],
+          BuildContext(family, direction, std::move(entries),
+                       static_cast<uint32_t>(side->rules.lanes[f][d].size()),
+                       side->wide, compile.reference_bits, options));
       entries.clear();
-      AclContextStats& cs = context->stats;
-      cs.rules = static_cast<uint32_t>(context->entries.size());
-      cs.lanes = static_cast<uint32_t>(side->rules.lanes[f][d].size());
-      // Small lanes are scanned (options.scan_lane_limit), the others go
-      // to rte_acl.
-      std::vector<uint32_t> per_lane(cs.lanes);
-      for (const MatchEntry& e : context->entries) ++per_lane[e.lane];
-      context->scanned.assign(cs.lanes, false);
-      for (uint32_t l = 0; l < cs.lanes; ++l) {
-        if (per_lane[l] <= options.scan_lane_limit) {
-          context->scanned[l] = true;
-          ++cs.scanned_lanes;
-          cs.scanned_rules += per_lane[l];
-        }
-      }
-      if (cs.scanned_lanes > 0) {
-        context->scan = LaneScan(family, context->entries, context->scanned,
-                                 cs.lanes, ScanSimd(options.acl_method));
-      }
-      if (cs.scanned_rules < cs.rules) {
-        auto start = std::chrono::steady_clock::now();
-        size_t heap_before = DpdkHeapBytes();
-        // Open rules apart when they would be copied under too many
-        // others (kSplitOpenRules): count open × other per lane.
-        std::vector<uint64_t> open_per_lane(cs.lanes), other_per_lane(cs.lanes);
-        for (const MatchEntry& e : context->entries) {
-          if (context->scanned[e.lane]) continue;
-          ++(e.open() ? open_per_lane : other_per_lane)[e.lane];
-        }
-        uint64_t products = 0;
-        for (uint32_t l = 0; l < cs.lanes; ++l) {
-          products += open_per_lane[l] * other_per_lane[l];
-        }
-        std::vector<const MatchEntry*> main;
-        std::vector<const MatchEntry*> open;
-        for (const MatchEntry& e : context->entries) {
-          if (context->scanned[e.lane]) continue;
-          (e.open() ? open : main).push_back(&e);
-        }
-        const bool split = !open.empty() && !main.empty() &&
-                           (options.force_split_open_rules ||
-                            products >= kSplitOpenRules);
-        if (!split) {
-          main.insert(main.end(), open.begin(), open.end());
-          open.clear();
-        }
-        const std::string name = absl::StrCat(
-            name_, "-acl", f == 0 ? "4" : "6", d == 0 ? "i" : "e");
-        SGATE_ASSIGN_OR_RETURN(
-            context->main,
-            NewAclContext(name, family, side->wide, compile.reference_bits,
-                          main, options, context->method));
-        if (!open.empty()) {
-          SGATE_ASSIGN_OR_RETURN(
-              context->open,
-              NewAclContext(name + "o", family, side->wide,
-                            compile.reference_bits, open, options,
-                            context->method));
-        }
-        cs.open_apart = static_cast<uint32_t>(open.size());
-        cs.memory_bytes = DpdkHeapBytes() - heap_before;
-        cs.build_seconds = std::chrono::duration<double>(
-                               std::chrono::steady_clock::now() - start)
-                               .count();
-        stats_.acl_seconds += cs.build_seconds;
-      }
-      cs.memory_bytes += context->scan.memory_bytes();
-      side->contexts[f][d] = std::move(context);
+      stats_.acl_seconds += side->contexts[f][d]->stats.build_seconds;
     }
   }
   rule_side_ = std::move(side);
   return absl::OkStatus();
+}
+
+absl::StatusOr<std::shared_ptr<const RuleTable::AclContext>>
+RuleTable::BuildContext(Family family, Direction direction,
+                        std::vector<MatchEntry> entries, uint32_t lanes,
+                        bool wide, uint32_t reference_bits,
+                        const RuleTableOptions& options) const {
+  const auto start = std::chrono::steady_clock::now();
+  const size_t heap_before = DpdkHeapBytes();
+  auto context = std::make_shared<AclContext>();
+  context->wide = wide;
+  context->reference_bits = reference_bits;
+  context->entries = std::move(entries);
+  AclContextStats& cs = context->stats;
+  cs.rules = static_cast<uint32_t>(context->entries.size());
+  cs.lanes = lanes;
+
+  // Small lanes are scanned (options.scan_lane_limit), the others go to
+  // rte_acl.
+  std::vector<uint32_t> per_lane(lanes);
+  for (const MatchEntry& e : context->entries) ++per_lane[e.lane];
+  context->scanned.assign(lanes, false);
+  for (uint32_t l = 0; l < lanes; ++l) {
+    if (per_lane[l] <= options.scan_lane_limit) {
+      context->scanned[l] = true;
+      ++cs.scanned_lanes;
+      cs.scanned_rules += per_lane[l];
+    }
+  }
+  if (cs.scanned_lanes > 0) {
+    context->scan = LaneScan(family, context->entries, context->scanned, lanes,
+                             ScanSimd(options.acl_method));
+  }
+
+  if (cs.scanned_rules < cs.rules) {
+    // Open rules apart when rte_acl would copy them under too many others
+    // (kSplitOpenRules): open × other rules, lane by lane.
+    std::vector<uint64_t> open_per_lane(lanes), other_per_lane(lanes);
+    std::vector<const MatchEntry*> main;
+    std::vector<const MatchEntry*> open;
+    for (const MatchEntry& e : context->entries) {
+      if (context->scanned[e.lane]) continue;
+      ++(e.open() ? open_per_lane : other_per_lane)[e.lane];
+      (e.open() ? open : main).push_back(&e);
+    }
+    uint64_t products = 0;
+    for (uint32_t l = 0; l < lanes; ++l) {
+      products += open_per_lane[l] * other_per_lane[l];
+    }
+    const bool split =
+        !open.empty() && !main.empty() &&
+        (options.force_split_open_rules || products >= kSplitOpenRules);
+    if (!split) {
+      main.insert(main.end(), open.begin(), open.end());
+      open.clear();
+    }
+    const std::string name =
+        absl::StrCat(name_, "-acl", family == Family::kIPv4 ? "4" : "6",
+                     direction == Direction::kIngress ? "i" : "e");
+    SGATE_ASSIGN_OR_RETURN(context->main,
+                           NewAclContext(name, family, wide, reference_bits,
+                                         main, options, context->method));
+    if (!open.empty()) {
+      SGATE_ASSIGN_OR_RETURN(
+          context->open, NewAclContext(name + "o", family, wide, reference_bits,
+                                       open, options, context->method));
+    }
+    cs.open_apart = static_cast<uint32_t>(open.size());
+  }
+  cs.memory_bytes = DpdkHeapBytes() - heap_before + context->scan.memory_bytes();
+  cs.build_seconds = std::chrono::duration<double>(
+                         std::chrono::steady_clock::now() - start)
+                         .count();
+  return context;
 }
 
 absl::Status RuleTable::BuildAddressSide(const CompiledAddresses& addresses) {

@@ -68,8 +68,8 @@ struct AclContextStats {
   uint32_t scanned_lanes = 0;
   uint32_t scanned_rules = 0;
   bool reused = false;         // shared with the table it replaced
-  double build_seconds = 0;    // rte_acl add + build, when it was built
-  size_t memory_bytes = 0;     // DPDK heap bytes of its contexts
+  double build_seconds = 0;    // scan arrays, rte_acl add + build
+  size_t memory_bytes = 0;     // scan arrays, DPDK heap of rte_acl
 };
 
 // For `sgatectl check --compile`, the reload log and the benchmarks.
@@ -94,7 +94,7 @@ struct RuleTableStats {
   double rules_seconds = 0;      // CompileRules (0 when reused)
   double addresses_seconds = 0;  // CompileAddresses
   double hosts_seconds = 0;      // host tables, lane and mask arrays
-  double acl_seconds = 0;        // rte_acl contexts built by this table
+  double acl_seconds = 0;        // contexts built by this table
   double build_seconds = 0;      // all of it
   AclMethod acl_method = AclMethod::kAuto;  // the one in use
   LaneScan::Simd scan_simd = LaneScan::Simd::kScalar;  // the scan's
@@ -167,9 +167,6 @@ class RuleTable {
   const std::vector<std::string>& interface_names() const {
     return interface_names_;
   }
-  // The expanded entries of one context (for the benchmarks' linear scan).
-  const std::vector<MatchEntry>& Entries(Family family,
-                                         Direction direction) const;
 
  private:
   // The rule side: what CompileRules made of the groups' rules and the
@@ -209,6 +206,12 @@ class RuleTable {
                              const RuleTableOptions& options,
                              const RuleSide* previous, std::string fingerprint,
                              std::string options_key);
+  // One family and direction's context of `entries` (a lane's entries
+  // scanned or in rte_acl); its DPDK objects are named after this table.
+  absl::StatusOr<std::shared_ptr<const AclContext>> BuildContext(
+      Family family, Direction direction, std::vector<MatchEntry> entries,
+      uint32_t lanes, bool wide, uint32_t reference_bits,
+      const RuleTableOptions& options) const;
   absl::Status BuildAddressSide(const CompiledAddresses& addresses);
   absl::Status BuildHostTables(const CompiledAddresses& addresses);
 
