@@ -240,7 +240,14 @@ void PrintCompiled(const rules::RuleTableStats& c, size_t peak_rss,
           << ", " << Mib(a.memory_bytes) << "\n";
     }
   }
-  out << "  methods:         rte_acl " << rules::AclMethodName(c.acl_method)
+  bool acl_used = false;
+  for (const auto& per_family : c.acl) {
+    for (const rules::AclContextStats& a : per_family) {
+      acl_used = acl_used || a.scanned_rules < a.rules;
+    }
+  }
+  out << "  methods:         rte_acl "
+      << (acl_used ? rules::AclMethodName(c.acl_method) : "unused")
       << ", scan " << ScanSimdName(c.scan_simd) << "\n"
       << "  address side:    " << c.interfaces << " interfaces, host tables "
       << c.host_addresses[0] << " IPv4 + " << c.host_addresses[1] << " IPv6, "
