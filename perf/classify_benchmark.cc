@@ -256,10 +256,11 @@ double ThreadCpuSeconds() {
   return static_cast<double>(ts.tv_sec) + ts.tv_nsec * 1e-9;
 }
 
-enum class Impl { kTable, kAvx2, kNaiveAcl, kLinear };
+enum class Impl { kTable, kScan, kAvx2, kNaiveAcl, kLinear };
 const char* ImplName(Impl i) {
   switch (i) {
     case Impl::kTable: return "table";
+    case Impl::kScan: return "scan";
     case Impl::kAvx2: return "avx2";
     case Impl::kNaiveAcl: return "naive_acl";
     case Impl::kLinear: return "linear";
@@ -269,6 +270,7 @@ const char* ImplName(Impl i) {
 
 RuleTableOptions Options(Impl impl) {
   RuleTableOptions o;
+  if (impl == Impl::kScan) o.scan_lane_limit = UINT32_MAX;
   if (impl == Impl::kAvx2) o.acl_method = AclMethod::kAvx2;
   if (impl == Impl::kNaiveAcl) {
     o.acl_method = AclMethod::kScalar;
@@ -627,8 +629,8 @@ int main(int argc, char** argv) {
 
   for (Family f : {Family::kIPv4, Family::kIPv6}) {
     for (int entries : {10, 100, 1000, 10000, 60000}) {
-      for (Impl impl : {Impl::kTable, Impl::kAvx2, Impl::kNaiveAcl,
-                        Impl::kLinear}) {
+      for (Impl impl : {Impl::kTable, Impl::kScan, Impl::kAvx2,
+                        Impl::kNaiveAcl, Impl::kLinear}) {
         std::string name = absl::StrCat("BM_Classify/", FamilyName(f), "/",
                                         entries, "/", ImplName(impl));
         auto* b = benchmark::RegisterBenchmark(
