@@ -31,14 +31,13 @@ namespace {
 // input index); fields sharing an input index must fill its 4 bytes (a
 // lone 2-byte field silently never matches).
 //
-// The remote address comes right after the protocol, the lane word after
-// it: rte_acl builds its tries in field order, and prefixes before port
-// ranges build much faster and smaller. rte_acl only holds big lanes (small
-// ones are scanned), for which this matters most: 10,000 ClassBench-style
-// rules in one lane built in 167 ms and 5.7 MiB, classified in 68 cycles,
-// against 1,047 ms, 75 MiB and 109 cycles with the lane word first (which
-// partitions by lane at once and did win for hundreds of small lanes,
-// before they were scanned).
+// Field order: rte_acl builds its tries in field order. With one rte_acl
+// lane in a context, the remote address comes right after the protocol and
+// the lane word after it: prefixes before port ranges build much faster
+// and smaller (10,000 ClassBench-style rules in one lane: 167 ms, 5.7 MiB,
+// 68 cycles to classify, against 1,047 ms, 75 MiB and 109 cycles the other
+// way). With several, the lane word comes first, splitting the trie into a
+// subtrie per lane (kLaneFirstLanes).
 //
 // Two layouts, chosen per table:
 //   narrow: the lane word holds lane << R | reference mask (2 bytes: R
@@ -75,11 +74,11 @@ RTE_ACL_RULE_DEF(AclRule6, kFields6);
 struct AclFields {
   uint8_t protocol = 0;
   uint8_t remote = 1;  // IPv6: four 32-bit words, remote .. remote + 3
-  uint8_t remote_words;
-  uint8_t lane;
-  uint8_t port;
-  uint8_t references;  // wide only
-  bool wide;
+  uint8_t remote_words = 1;
+  uint8_t lane = 0;
+  uint8_t port = 0;
+  uint8_t references = 0;  // wide only
+  bool wide = false;
 };
 
 template <Family kFamily>
@@ -108,7 +107,8 @@ rte_acl_field_def Def(uint8_t type, uint8_t size, uint8_t field,
 }
 
 // Fills config.defs / num_fields and says where each field went.
-AclFields FieldDefs(Family family, bool wide, rte_acl_config& config) {
+AclFields FieldDefs(Family family, bool wide, bool lane_first,
+                    rte_acl_config& config) {
   const bool v4 = family == Family::kIPv4;
   AclFields f;
   f.wide = wide;
@@ -124,11 +124,14 @@ AclFields FieldDefs(Family family, bool wide, rte_acl_config& config) {
       Def(RTE_ACL_FIELD_TYPE_BITMASK, 1, f.protocol, 0, 0);
   uint8_t field = 1;
   uint8_t input = 1;
-  f.remote = field;
-  for (uint8_t w = 0; w < f.remote_words; ++w, ++field) {
-    config.defs[field] = Def(RTE_ACL_FIELD_TYPE_MASK, 4, field, input++,
-                             remote_offset + 4 * w);
-  }
+  auto remote = [&] {
+    f.remote = field;
+    for (uint8_t w = 0; w < f.remote_words; ++w, ++field) {
+      config.defs[field] = Def(RTE_ACL_FIELD_TYPE_MASK, 4, field, input++,
+                               remote_offset + 4 * w);
+    }
+  };
+  if (!lane_first) remote();
   // The lane (narrow: and the reference mask) is exact up to the mask's
   // bits: a bitmask field.
   f.lane = field++;
@@ -142,6 +145,7 @@ AclFields FieldDefs(Family family, bool wide, rte_acl_config& config) {
     config.defs[f.references] = Def(RTE_ACL_FIELD_TYPE_BITMASK, 4,
                                     f.references, input++, references_offset);
   }
+  if (lane_first) remote();
   return f;
 }
 
@@ -203,6 +207,14 @@ LaneScan::Simd ScanSimd(AclMethod method) {
 // the build takes tens of milliseconds at most, and one rte_acl call per
 // burst is cheaper than two.
 constexpr uint64_t kSplitOpenRules = 1u << 18;
+
+// rte_acl lanes of one context from which the lane word goes before the
+// remote address (FieldDefs): with one lane, prefixes before ports build
+// and classify far better; with several, splitting the trie by lane first
+// classifies better (perf/gen's new-flows, 10 lanes of 500 rules: 397 vs
+// 455 cycles per new flow in the enforcer benchmark) for twice the build
+// (213 vs 107 ms, 18 vs 4 MiB).
+constexpr uint32_t kLaneFirstLanes = 2;
 
 // A narrow key's reference mask holds at most this many bits, so that the
 // per-class table of masks (RuleTable::masks8_) has one byte per slot (a
@@ -354,12 +366,12 @@ namespace {
 
 // Builds one rte_acl context of `entries` (all of one family).
 absl::StatusOr<rte_acl_ctx*> NewAclContext(
-    const std::string& name, Family family, bool wide, uint32_t reference_bits,
-    const std::vector<const MatchEntry*>& entries,
+    const std::string& name, Family family, bool wide, bool lane_first,
+    uint32_t reference_bits, const std::vector<const MatchEntry*>& entries,
     const RuleTableOptions& options, AclMethod& method) {
   rte_acl_config config{};
   config.num_categories = 1;
-  const AclFields fields = FieldDefs(family, wide, config);
+  const AclFields fields = FieldDefs(family, wide, lane_first, config);
   rte_acl_param param{};
   param.name = name.c_str();
   param.socket_id = options.socket_id;
@@ -639,13 +651,16 @@ RuleTable::BuildContext(Family family, Direction direction,
     const std::string name =
         absl::StrCat(name_, "-acl", family == Family::kIPv4 ? "4" : "6",
                      direction == Direction::kIngress ? "i" : "e");
-    SGATE_ASSIGN_OR_RETURN(context->main,
-                           NewAclContext(name, family, wide, reference_bits,
-                                         main, options, context->method));
+    const bool lane_first = lanes - cs.scanned_lanes >= kLaneFirstLanes;
+    SGATE_ASSIGN_OR_RETURN(
+        context->main, NewAclContext(name, family, wide, lane_first,
+                                     reference_bits, main, options,
+                                     context->method));
     if (!open.empty()) {
       SGATE_ASSIGN_OR_RETURN(
-          context->open, NewAclContext(name + "o", family, wide, reference_bits,
-                                       open, options, context->method));
+          context->open, NewAclContext(name + "o", family, wide, lane_first,
+                                       reference_bits, open, options,
+                                       context->method));
     }
     cs.open_apart = static_cast<uint32_t>(open.size());
   }
