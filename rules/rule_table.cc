@@ -326,9 +326,10 @@ std::optional<AclMethod> ParseAclMethod(absl::string_view name) {
   return std::nullopt;
 }
 
-// One (family, direction)'s rte_acl contexts and what they were built
-// from. Shared by every table whose rules for it are the same; the last
-// one to go frees the contexts, after its own RCU grace period.
+// One (family, direction)'s matchers (the scan of its small lanes, the
+// rte_acl contexts of its big ones) and the entries they were built from.
+// Shared by every table whose entries for it are the same; the last one
+// to go frees the rte_acl contexts, after its own RCU grace period.
 struct RuleTable::AclContext {
   std::vector<MatchEntry> entries;
   bool wide = false;

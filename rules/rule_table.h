@@ -58,10 +58,10 @@ struct RuleTableOptions {
   static constexpr uint32_t kDefaultScanLaneLimit = 256;
 };
 
-// One rte_acl context (one family and direction), for `sgatectl check` and
-// the benchmarks.
+// One family and direction's context (its lanes, scanned or in rte_acl),
+// for `sgatectl check` and the benchmarks.
 struct AclContextStats {
-  uint32_t rules = 0;       // ACL rules, open ones included
+  uint32_t rules = 0;       // entries, open ones included
   uint32_t open_apart = 0;  // open rules in a context of their own
   uint32_t lanes = 0;
   // Of those, the lanes and entries matched by a scan, not rte_acl.
@@ -121,16 +121,16 @@ struct Classification {
 };
 
 // A compiled policy (rules/README.md). The address side maps a local
-// address (and VLAN) to its interface via an exact-match
-// table (IPv6), and a remote address to its member class; the rule side is
-// one rte_acl context per (family, direction), classified once per lane
-// (group) of the packet's interface. Immutable once built and safe to read
-// from any number of lcores at once. Building a new table never touches an
-// existing one (every DPDK object it creates has a name unique to it), so
-// the dataplane can swap tables under RCU; a new table may share the
-// previous table's rte_acl contexts (reference-counted: the last table
-// holding them frees them). Build and destroy on the control thread, with
-// EAL initialised.
+// address (and VLAN) to its interface and a remote address to its member
+// class, through exact-match host tables; the rule side holds one context
+// per (family, direction) whose lanes are scanned (LaneScan) or in
+// rte_acl, and a packet is matched once per lane (group) of its interface.
+// Immutable once built and safe to read from any number of lcores at once.
+// Building a new table never touches an existing one (every DPDK object it
+// creates has a name unique to it), so the dataplane can swap tables under
+// RCU; a new table may share the previous table's contexts
+// (reference-counted: the last table holding them frees them). Build and
+// destroy on the control thread, with EAL initialised.
 class RuleTable {
  public:
   // Classify works on at most this many packets per internal pass (larger
@@ -138,9 +138,9 @@ class RuleTable {
   // and bounds the on-stack scratch to a few KiB.
   static constexpr uint32_t kMaxBurst = 64;
 
-  // `previous`: the table this one replaces, if any. Its rte_acl contexts
-  // are shared instead of built again when the rules they hold did not
-  // change (the whole rule side when no group's rules or prefix list did).
+  // `previous`: the table this one replaces, if any. Its contexts are
+  // shared instead of built again when the rules they hold did not change
+  // (the whole rule side when no group's rules or prefix list did).
   static absl::StatusOr<std::unique_ptr<RuleTable>> Build(
       const Policy& policy, const RuleTableOptions& options = {},
       const RuleTable* previous = nullptr);
@@ -170,14 +170,15 @@ class RuleTable {
 
  private:
   // The rule side: what CompileRules made of the groups' rules and the
-  // prefix lists, and an rte_acl context per (family, direction); shared
-  // with later tables as long as the rules stay (rule_table.cc).
+  // prefix lists, and a context per (family, direction): its entries,
+  // scanned lanes and rte_acl contexts. Shared with later tables as long
+  // as the rules stay (rule_table.cc).
   struct AclContext;
   struct RuleSide;
 
   // What a host table's next hop points to: one address, possibly local
-  // to several
-  // interfaces (one per VLAN), possibly a member of referenced groups.
+  // to several interfaces (one per VLAN), possibly a member of referenced
+  // groups.
   struct AddressInfo {
     uint32_t first_local = 0;  // into locals_
     uint32_t local_count = 0;
@@ -191,8 +192,9 @@ class RuleTable {
     uint32_t first_lane[2];
     uint32_t lane_count[2];
   };
-  // One lane as a key needs it: the lane's part of the key word and its
-  // slot in a member class's row of reference masks.
+  // One lane of an interface as its packets need it: the lane's part of
+  // the rte_acl key word, its slot in a member class's row of reference
+  // masks, and whether it is scanned.
   struct LaneKey {
     uint32_t lane_bits;
     uint32_t mask_slot;
@@ -229,8 +231,8 @@ class RuleTable {
 
   std::string name_;  // unique prefix of this table's DPDK object names
   std::shared_ptr<const RuleSide> rule_side_;
-  // The rule side's rte_acl contexts, copied here for the packet path
-  // ([family][direction]); the open rules' own contexts, or null.
+  // The rule side's rte_acl contexts and scans, copied here for the packet
+  // path ([family][direction]); the open rules' own contexts, or null.
   std::array<std::array<rte_acl_ctx*, 2>, 2> acl_{};
   std::array<std::array<rte_acl_ctx*, 2>, 2> acl_open_{};
   std::array<std::array<const LaneScan*, 2>, 2> scan_{};
