@@ -37,7 +37,7 @@ struct Options {
   std::optional<uint16_t> vlan;
   std::optional<Direction> direction;
   bool json = false;
-  bool compile = false;  // check: also build the rte_acl/rte_fib table
+  bool compile = false;  // check: also build the dataplane's table
 };
 
 bool ParseOptions(const std::vector<std::string>& args, Options& options,

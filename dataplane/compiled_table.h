@@ -12,7 +12,7 @@
 namespace sgate::dataplane {
 
 // What the workers read through Published<>: one policy compiled into a
-// rules::RuleTable (rte_fib + rte_acl), with the generation and timeouts
+// rules::RuleTable (host tables, lane scans, rte_acl), with the generation and timeouts
 // that came with it. Immutable once built.
 class CompiledTable : public PolicyTableBase {
  public:
@@ -51,7 +51,7 @@ class CompiledTable : public PolicyTableBase {
     }
     return e;
   }
-  // The rte_acl/rte_fib table's sizes and build times, and what it shares
+  // The rule table's sizes and build times, and what it shares
   // with the table it replaced.
   const rules::RuleTableStats& stats() const { return table_->stats(); }
 

@@ -516,8 +516,8 @@ void BM_BuildVpc(benchmark::State& state, const std::string& shape_name,
 // Scale case 1: 1,000 interfaces × 5 groups × 60 ingress rules. The groups
 // of an interface come from a pool, and `distinct_sets` says how many
 // different 5-group combinations the 1,000 interfaces use (a real VPC has
-// few tiers). Rules are copied once per group set (rules/README.md), so
-// 1,000 all-different sets would be 300,000 ACL rules: not run here.
+// few tiers). The rule side holds each group's rules once whatever the
+// sets (rules/README.md); the sets only shape the address side.
 Policy InterfacesPolicy(int distinct_sets) {
   Policy p;
   RuleMaker maker(1);
@@ -617,7 +617,7 @@ void BM_Build(benchmark::State& state, const Policy* policy, Impl impl) {
 int main(int argc, char** argv) {
   using namespace sgate::rules;
   // EAL first, as every DPDK program: no hugepages or PCI needed for
-  // rte_acl/rte_fib; 512-bit SIMD allowed so that AVX-512 methods can be
+  // rte_acl; 512-bit SIMD allowed so that AVX-512 methods can be
   // chosen; 4 GiB because the naive baselines are big.
   if (!sgate::testing::InitEal(
           {.program = "sgate-perf", .memory_mb = 4096, .simd512 = true})) {

@@ -21,7 +21,8 @@ namespace sgate::rules {
 //  - the address side (CompileAddresses): which interfaces this node
 //    enforces and with which groups, and which groups each member address
 //    belongs to. Cheap, rebuilt on every reload.
-// The DPDK backend (RuleTable) only loads these into rte_fib and rte_acl;
+// The DPDK backend (RuleTable) only loads these into its host tables,
+// lane scans and rte_acl contexts;
 // anything about semantics (AWS defaults, ports, ICMP, references) is
 // decided here.
 

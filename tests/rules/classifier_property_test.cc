@@ -466,7 +466,7 @@ TEST_F(ClassifierPropertyTest, TableEqualsReference) {
       options.compile.node = node;
       options.compile.expand_group_members = expand;
       // Every other policy through the wide ACL key, which the table only
-      // picks by itself beyond 256 group sets or 255 address classes.
+      // picks by itself when the lanes and their masks do not fit 16 bits.
       options.force_wide_key = round % 2 == 1;
       // Half of them with the open rules in a context of their own, which
       // the table only does by itself for big policies.
