@@ -48,7 +48,8 @@ const std::vector<CommandSpec>& Commands() {
       {"check", "FILE [--aws-json FILE] [--node NAME] [--compile] [--json]",
        "validate a policy; print a summary, or every error with its\n"
        "file:line:column. Exit 0 valid, 1 invalid. --compile also builds\n"
-       "the dataplane's rte_acl/rte_fib table and prints its size.",
+       "the dataplane's table and prints what it built, how long each\n"
+       "part took and the peak memory.",
        Source::kPolicyFile, RunCheckCommand, nullptr},
       {"trace",
        "[FILE] (--in|--out) LOCAL REMOTE PROTO [PORT|TYPE[/CODE]]\n"

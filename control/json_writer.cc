@@ -44,6 +44,11 @@ void JsonWriter::Number(int64_t value) {
   absl::StrAppend(&out_, value);
 }
 
+void JsonWriter::Decimal(double value) {
+  BeforeValue();
+  absl::StrAppend(&out_, absl::StrFormat("%.3f", value));
+}
+
 void JsonWriter::Bool(bool value) {
   BeforeValue();
   out_ += value ? "true" : "false";

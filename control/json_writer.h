@@ -22,6 +22,8 @@ class JsonWriter {
   void Key(absl::string_view key);
   void String(absl::string_view value);
   void Number(int64_t value);
+  // Three decimals: enough for milliseconds and ratios.
+  void Decimal(double value);
   void Bool(bool value);
   void Null();
   // Key and value in one call: j.Field("rx_packets", n).
@@ -41,6 +43,10 @@ class JsonWriter {
   void Field(absl::string_view key, bool value) {
     Key(key);
     Bool(value);
+  }
+  void Field(absl::string_view key, double value) {
+    Key(key);
+    Decimal(value);
   }
 
   const std::string& str() const { return out_; }

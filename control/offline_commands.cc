@@ -6,6 +6,7 @@
 
 #include <rte_eal.h>
 #include <rte_errno.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include "absl/strings/numbers.h"
@@ -36,7 +37,7 @@ struct Options {
   std::optional<uint16_t> vlan;
   std::optional<Direction> direction;
   bool json = false;
-  bool compile = false;  // check: also build the rte_acl/rte_fib table
+  bool compile = false;  // check: also build the dataplane's table
 };
 
 bool ParseOptions(const std::vector<std::string>& args, Options& options,
@@ -187,25 +188,83 @@ absl::StatusOr<rules::RuleTableStats> CompileForStats(const Policy& policy,
   return table->stats();
 }
 
-void PrintCompiled(const rules::RuleTableStats& c, std::ostream& out) {
-  auto acl = [&c](Family f, Direction d) {
-    return c.acl_rules[static_cast<int>(f)][static_cast<int>(d)];
-  };
-  out << "  compiled:        " << absl::StrFormat("%.1f", c.build_seconds * 1e3)
-      << " ms, " << absl::StrFormat("%.1f", c.memory_bytes / 1048576.0)
-      << " MiB, rte_acl " << rules::AclMethodName(c.acl_method) << "\n"
-      << "  acl rules:       IPv4 ingress " << acl(Family::kIPv4, Direction::kIngress)
-      << ", egress " << acl(Family::kIPv4, Direction::kEgress)
-      << "; IPv6 ingress " << acl(Family::kIPv6, Direction::kIngress)
-      << ", egress " << acl(Family::kIPv6, Direction::kEgress) << "\n"
-      << "  group sets:      " << c.group_sets << ", address classes "
-      << c.address_classes << ", FIB routes " << c.fib_routes[0] << " IPv4 + "
-      << c.fib_routes[1] << " IPv6\n";
+// The process's peak resident set so far (getrusage), in bytes.
+size_t PeakRssBytes() {
+  rusage usage{};
+  getrusage(RUSAGE_SELF, &usage);
+  return static_cast<size_t>(usage.ru_maxrss) * 1024;
+}
+
+std::string Mib(size_t bytes) {
+  return absl::StrFormat("%.1f MiB", bytes / 1048576.0);
+}
+std::string Ms(double seconds) {
+  return absl::StrFormat("%.1f ms", seconds * 1e3);
+}
+
+const char* ScanSimdName(rules::LaneScan::Simd simd) {
+  switch (simd) {
+    case rules::LaneScan::Simd::kAvx512:
+      return "avx512";
+    case rules::LaneScan::Simd::kAvx2:
+      return "avx2";
+    case rules::LaneScan::Simd::kScalar:
+      break;
+  }
+  return "scalar";
+}
+
+// What was built and how long each part took, so that an operator sees why
+// a policy is big (rules/README.md says what each part is).
+void PrintCompiled(const rules::RuleTableStats& c, size_t peak_rss,
+                   std::ostream& out) {
+  out << "  compiled:        " << Ms(c.build_seconds) << ", "
+      << Mib(c.memory_bytes()) << " of tables, peak RSS " << Mib(peak_rss)
+      << "\n"
+      << "  rule side:       " << c.groups << " groups (" << c.referenced_groups
+      << " referenced), " << (c.wide_acl_key ? "wide" : "narrow")
+      << " ACL key with " << c.reference_bits << "-bit reference masks; "
+      << Ms(c.rules_seconds) << "\n";
+  for (Family f : {Family::kIPv4, Family::kIPv6}) {
+    for (Direction d : {Direction::kIngress, Direction::kEgress}) {
+      const rules::AclContextStats& a =
+          c.acl[static_cast<int>(f)][static_cast<int>(d)];
+      out << "  " << rules::FamilyName(f) << " "
+          << absl::StrFormat("%-8s", rules::DirectionName(d)) << "  "
+          << a.rules << " rules in " << a.lanes << " lanes: "
+          << a.scanned_lanes << " scanned (" << a.scanned_rules
+          << " rules), " << a.lanes - a.scanned_lanes << " in rte_acl ("
+          << a.rules - a.scanned_rules << " rules";
+      if (a.open_apart > 0) out << ", " << a.open_apart << " open apart";
+      out << "); " << (a.reused ? "shared" : "built in " + Ms(a.build_seconds))
+          << ", " << Mib(a.memory_bytes) << "\n";
+    }
+  }
+  bool acl_used = false;
+  for (const auto& per_family : c.acl) {
+    for (const rules::AclContextStats& a : per_family) {
+      acl_used = acl_used || a.scanned_rules < a.rules;
+    }
+  }
+  out << "  methods:         rte_acl "
+      << (acl_used ? rules::AclMethodName(c.acl_method) : "unused")
+      << ", scan " << ScanSimdName(c.scan_simd) << "\n"
+      << "  address side:    " << c.interfaces << " interfaces, host tables "
+      << c.host_addresses[0] << " IPv4 + " << c.host_addresses[1] << " IPv6, "
+      << c.member_classes << " member classes; " << Ms(c.addresses_seconds)
+      << " + tables " << Ms(c.hosts_seconds) << ", " << Mib(c.address_memory_bytes)
+      << "\n"
+      << "  keys per packet: "
+      << absl::StrFormat(
+             "IPv4 ingress %.2f, egress %.2f; IPv6 ingress %.2f, egress %.2f",
+             c.lanes_per_interface[0][0], c.lanes_per_interface[0][1],
+             c.lanes_per_interface[1][0], c.lanes_per_interface[1][1])
+      << " (lanes per interface)\n";
 }
 
 void PrintSummaryJson(const std::string& path, const PolicySummary& s,
                       const std::optional<rules::RuleTableStats>& compiled,
-                      std::ostream& out) {
+                      size_t peak_rss, std::ostream& out) {
   JsonWriter j;
   j.BeginObject();
   j.Field("file", path);
@@ -224,17 +283,40 @@ void PrintSummaryJson(const std::string& path, const PolicySummary& s,
     j.EndObject();
   }
   if (compiled) {
+    const rules::RuleTableStats& c = *compiled;
     j.Key("compiled");
     j.BeginObject();
-    j.Field("build_ms", static_cast<int64_t>(compiled->build_seconds * 1e3));
-    j.Field("memory_bytes", compiled->memory_bytes);
-    j.Field("acl_method", rules::AclMethodName(compiled->acl_method));
-    j.Field("acl_rules_ipv4_ingress", compiled->acl_rules[0][0]);
-    j.Field("acl_rules_ipv4_egress", compiled->acl_rules[0][1]);
-    j.Field("acl_rules_ipv6_ingress", compiled->acl_rules[1][0]);
-    j.Field("acl_rules_ipv6_egress", compiled->acl_rules[1][1]);
-    j.Field("group_sets", compiled->group_sets);
-    j.Field("address_classes", compiled->address_classes);
+    j.Field("build_ms", c.build_seconds * 1e3);
+    j.Field("rules_ms", c.rules_seconds * 1e3);
+    j.Field("acl_ms", c.acl_seconds * 1e3);
+    j.Field("addresses_ms", c.addresses_seconds * 1e3);
+    j.Field("hosts_ms", c.hosts_seconds * 1e3);
+    j.Field("memory_bytes", c.memory_bytes());
+    j.Field("acl_memory_bytes", c.acl_memory_bytes);
+    j.Field("address_memory_bytes", c.address_memory_bytes);
+    j.Field("peak_rss_bytes", peak_rss);
+    j.Field("acl_method", rules::AclMethodName(c.acl_method));
+    j.Field("scan_simd", ScanSimdName(c.scan_simd));
+    j.Field("wide_acl_key", c.wide_acl_key);
+    j.Field("groups", c.groups);
+    j.Field("referenced_groups", c.referenced_groups);
+    j.Field("member_classes", c.member_classes);
+    for (Family f : {Family::kIPv4, Family::kIPv6}) {
+      for (Direction d : {Direction::kIngress, Direction::kEgress}) {
+        const rules::AclContextStats& a =
+            c.acl[static_cast<int>(f)][static_cast<int>(d)];
+        const std::string suffix = absl::StrCat(
+            f == Family::kIPv4 ? "ipv4_" : "ipv6_", rules::DirectionName(d));
+        j.Field("acl_rules_" + suffix, a.rules);
+        j.Field("acl_lanes_" + suffix, a.lanes);
+        j.Field("scanned_lanes_" + suffix, a.scanned_lanes);
+        j.Field("scanned_rules_" + suffix, a.scanned_rules);
+        j.Field("acl_ms_" + suffix, a.build_seconds * 1e3);
+        j.Field("keys_per_packet_" + suffix,
+                c.lanes_per_interface[static_cast<int>(f)]
+                                     [static_cast<int>(d)]);
+      }
+    }
     j.EndObject();
   }
   j.EndObject();
@@ -368,11 +450,12 @@ int RunCheck(const std::vector<std::string>& args, std::ostream& out,
     }
     compiled = *stats;
   }
+  const size_t peak_rss = PeakRssBytes();
   if (options.json) {
-    PrintSummaryJson(path, summary, compiled, out);
+    PrintSummaryJson(path, summary, compiled, peak_rss, out);
   } else {
     PrintSummary(path, options.node, summary, out);
-    if (compiled) PrintCompiled(*compiled, out);
+    if (compiled) PrintCompiled(*compiled, peak_rss, out);
   }
   return 0;
 }

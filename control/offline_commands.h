@@ -12,8 +12,8 @@ namespace sgate::control {
 
 // sgatectl check FILE [--aws-json FILE] [--node NAME] [--compile] [--json]
 // Exit 0 if the policy loads, 1 with every error otherwise. --compile also
-// builds the dataplane's rte_acl/rte_fib table (EAL in-process, no root)
-// and prints its sizes and build time.
+// builds the dataplane's table (EAL in-process, no root) and prints what
+// it built, the time of each part and the peak memory.
 int RunCheck(const std::vector<std::string>& args, std::ostream& out,
              std::ostream& err);
 

@@ -81,6 +81,8 @@ class PolicyPublisher {
   std::vector<SettingsConsumer*> consumers_;
   uint32_t generation_ = 0;
   uint64_t rejected_ = 0;
+  // How the live table was built (what it shares with its predecessor).
+  rules::RuleTableStats last_build_;
 };
 
 }  // namespace sgate::control

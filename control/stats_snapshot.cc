@@ -38,6 +38,9 @@ std::string StatsJson(const StatsSnapshot& s) {
   j.Field("generation", s.generation);
   j.Field("reloads_rejected", s.reloads_rejected);
   j.Field("last_grace_period_us", s.last_grace_period_us);
+  j.Field("last_build_us", s.last_build_us);
+  j.Field("acl_contexts_built", s.acl_contexts_built);
+  j.Field("acl_contexts_reused", s.acl_contexts_reused);
   j.Field("tsc_hz", s.tsc_hz);
   j.Field("tsc", s.tsc);
   j.Key("ports");

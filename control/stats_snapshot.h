@@ -21,6 +21,12 @@ struct StatsSnapshot {
   // How long the last swap waited for every worker to pass a quiescent
   // state before freeing the old table: a stuck worker shows here.
   int64_t last_grace_period_us = 0;
+  // How long the live table took to build, and how many of its rte_acl
+  // contexts it built or shared with the table before it (a reload that
+  // only moved interfaces builds none).
+  int64_t last_build_us = 0;
+  uint32_t acl_contexts_built = 0;
+  uint32_t acl_contexts_reused = 0;
   uint64_t tsc_hz = 0;  // turns packet rates into cycles per packet
   uint64_t tsc = 0;     // when it was taken: rates between two snapshots
   struct Port {

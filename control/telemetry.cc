@@ -18,6 +18,10 @@ int Stats(const char*, const char*, rte_tel_data* d) {
   rte_tel_data_add_dict_u64(d, "reloads_rejected", s.reloads_rejected);
   rte_tel_data_add_dict_int(d, "last_grace_period_us",
                             static_cast<int>(s.last_grace_period_us));
+  rte_tel_data_add_dict_int(d, "last_build_us",
+                            static_cast<int>(s.last_build_us));
+  rte_tel_data_add_dict_u64(d, "acl_contexts_built", s.acl_contexts_built);
+  rte_tel_data_add_dict_u64(d, "acl_contexts_reused", s.acl_contexts_reused);
   rte_tel_data* section = nullptr;
   for (size_t i = 0; i < dataplane::kCounterList.size(); ++i) {
     const dataplane::CounterInfo& c = dataplane::kCounterList[i];

@@ -12,17 +12,20 @@
 namespace sgate::dataplane {
 
 // What the workers read through Published<>: one policy compiled into a
-// rules::RuleTable (rte_fib + rte_acl), with the generation and timeouts
+// rules::RuleTable (host tables, lane scans, rte_acl), with the generation and timeouts
 // that came with it. Immutable once built.
 class CompiledTable : public PolicyTableBase {
  public:
   using Options = rules::RuleTableOptions;
 
+  // `previous`: the table this one replaces (the live one), whose rte_acl
+  // contexts are shared when their rules did not change; null builds all.
   static absl::StatusOr<std::unique_ptr<CompiledTable>> Build(
       rules::Policy policy, uint32_t generation, uint32_t workers,
-      const Options& options) {
+      const Options& options, const CompiledTable* previous = nullptr) {
     absl::StatusOr<std::unique_ptr<rules::RuleTable>> table =
-        rules::RuleTable::Build(policy, options);
+        rules::RuleTable::Build(policy, options,
+                                previous ? previous->table_.get() : nullptr);
     if (!table.ok()) return table.status();
     return std::unique_ptr<CompiledTable>(new CompiledTable(
         std::move(policy), *std::move(table), generation, workers));
@@ -48,7 +51,8 @@ class CompiledTable : public PolicyTableBase {
     }
     return e;
   }
-  // The rte_acl/rte_fib table's sizes and build times.
+  // The rule table's sizes and build times, and what it shares
+  // with the table it replaced.
   const rules::RuleTableStats& stats() const { return table_->stats(); }
 
  private:

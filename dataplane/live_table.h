@@ -10,7 +10,12 @@ namespace sgate::dataplane {
 // is swapped in here without touching control/. Besides the interface, the
 // program needs `Options` (how to build it) and
 //   static absl::StatusOr<std::unique_ptr<LiveTable>> Build(
-//       rules::Policy, uint32_t generation, uint32_t workers, const Options&);
+//       rules::Policy, uint32_t generation, uint32_t workers, const Options&,
+//       const LiveTable* previous);
+// (`previous`: the live table the new one replaces, whose parts it may
+// share; it stays alive until the new one is published and the grace
+// period is over) and `stats()` (rules::RuleTableStats, for the reload
+// log).
 using LiveTable = CompiledTable;
 static_assert(PolicyTable<LiveTable>);
 

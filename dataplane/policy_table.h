@@ -13,7 +13,7 @@ namespace sgate::dataplane {
 // The seam between the dataplane and a classifier: what the Enforcer and
 // the control thread need of a published rule table. A table is built from
 // one policy, immutable once published, and read by every worker at once
-// (dataplane/published.h). CompiledTable (rte_fib + rte_acl) is the one
+// (dataplane/published.h). CompiledTable (rules::RuleTable) is the one
 // sgate runs; ReferenceTable (rules::Reference) holds it to the semantics
 // in tests. Swapping the classifier touches nothing outside its table.
 

@@ -22,6 +22,7 @@
 #include <ctime>
 #include <cstdio>
 #include <cstring>
+#include <map>
 #include <memory>
 #include <random>
 #include <string>
@@ -31,6 +32,7 @@
 #include "rules/policy.h"
 #include "rules/reference.h"
 #include "rules/rule_compiler.h"
+#include "perf/vpc/vpc_policy.h"
 #include "rules/rule_table.h"
 #include "tests/support/eal_environment.h"
 
@@ -164,14 +166,21 @@ std::vector<PacketKey> Packets(const Policy& p, Family f) {
   return keys;
 }
 
-// The plain baseline: every expanded rule in turn, first match wins.
+// The plain baseline: every expanded rule of the interface's lanes in turn,
+// first match wins (the flat policies reference no group).
 class LinearScan {
  public:
-  LinearScan(const CompiledPolicy& compiled, Family f) {
-    for (const MatchEntry& e : compiled.Entries(f, Direction::kIngress)) {
+  LinearScan(const Policy& policy, Family f) {
+    absl::StatusOr<CompiledRules> rules = CompileRules(policy, {});
+    absl::StatusOr<CompiledAddresses> addresses =
+        rules.ok() ? CompileAddresses(policy, *rules, "")
+                   : absl::StatusOr<CompiledAddresses>(rules.status());
+    if (!addresses.ok()) return;
+    const int fi = static_cast<int>(f);
+    for (const MatchEntry& e : rules->Entries(f, Direction::kIngress)) {
       Entry x;
       x.rule_id = e.rule_id;
-      x.group_set = e.group_set;
+      x.lane = e.lane;
       x.protocol = e.protocol;
       x.low = e.port_low;
       x.high = e.port_high;
@@ -183,8 +192,15 @@ class LinearScan {
       Words(mask, x.mask);
       entries_.push_back(x);
     }
-    for (const CompiledInterface& i : compiled.interfaces) {
-      for (const IpAddress& a : i.addresses) locals_.push_back({a, i.group_set});
+    for (const CompiledInterface& i : addresses->interfaces) {
+      std::vector<int> lanes;
+      for (uint32_t g : i.groups) {
+        const LaneRange& r = rules->lanes_of_group[fi][0][g];
+        for (uint32_t l = r.first; l < r.first + r.count; ++l) {
+          lanes.push_back(static_cast<int>(l));
+        }
+      }
+      for (const IpAddress& a : i.addresses) locals_.push_back({a, lanes});
     }
   }
 
@@ -193,18 +209,18 @@ class LinearScan {
       const PacketKey& k = keys[i];
       out[i] = {Decision::kUnknownInterfaceDropped, 0,
                 Classification::kNoInterface};
-      int group_set = -1;
-      for (const auto& [address, gs] : locals_) {
-        if (address == k.local) group_set = gs;
+      const std::vector<int>* lanes = nullptr;
+      for (const auto& [address, l] : locals_) {
+        if (address == k.local) lanes = &l;
       }
-      if (group_set < 0) continue;
+      if (lanes == nullptr) continue;
       uint64_t remote[2];
       Words(k.remote, remote);
       uint16_t port = PortField(k.protocol, k.dst_port, k.icmp_type,
                                 k.icmp_code);
       out[i].decision = Decision::kNoRuleMatched;
       for (const Entry& e : entries_) {
-        if (e.group_set == group_set &&
+        if (std::find(lanes->begin(), lanes->end(), e.lane) != lanes->end() &&
             (e.protocol < 0 || e.protocol == k.protocol) && port >= e.low &&
             port <= e.high && ((remote[0] ^ e.address[0]) & e.mask[0]) == 0 &&
             ((remote[1] ^ e.address[1]) & e.mask[1]) == 0) {
@@ -221,7 +237,7 @@ class LinearScan {
     uint64_t address[2];
     uint64_t mask[2];
     uint32_t rule_id;
-    int32_t group_set;
+    int32_t lane;
     int16_t protocol;
     uint16_t low;
     uint16_t high;
@@ -231,7 +247,7 @@ class LinearScan {
     std::memcpy(&out[1], a.bytes.data() + 8, 8);
   }
   std::vector<Entry> entries_;
-  std::vector<std::pair<IpAddress, int>> locals_;
+  std::vector<std::pair<IpAddress, std::vector<int>>> locals_;
 };
 
 double ThreadCpuSeconds() {
@@ -240,10 +256,11 @@ double ThreadCpuSeconds() {
   return static_cast<double>(ts.tv_sec) + ts.tv_nsec * 1e-9;
 }
 
-enum class Impl { kTable, kAvx2, kNaiveAcl, kLinear };
+enum class Impl { kTable, kScan, kAvx2, kNaiveAcl, kLinear };
 const char* ImplName(Impl i) {
   switch (i) {
     case Impl::kTable: return "table";
+    case Impl::kScan: return "scan";
     case Impl::kAvx2: return "avx2";
     case Impl::kNaiveAcl: return "naive_acl";
     case Impl::kLinear: return "linear";
@@ -253,6 +270,7 @@ const char* ImplName(Impl i) {
 
 RuleTableOptions Options(Impl impl) {
   RuleTableOptions o;
+  if (impl == Impl::kScan) o.scan_lane_limit = UINT32_MAX;
   if (impl == Impl::kAvx2) o.acl_method = AclMethod::kAvx2;
   if (impl == Impl::kNaiveAcl) {
     o.acl_method = AclMethod::kScalar;
@@ -261,37 +279,16 @@ RuleTableOptions Options(Impl impl) {
   return o;
 }
 
-void BM_Classify(benchmark::State& state, Family f, int entries, Impl impl) {
-  Policy policy = FlatPolicy(f, entries);
-  std::vector<PacketKey> keys = Packets(policy, f);
+// Times `classify(first_key, out)` on bursts of kBurst over `keys`
+// (kPackets of them) and sets the counters perf/results.py reads.
+template <typename ClassifyFn>
+void TimeClassify(benchmark::State& state, const std::vector<PacketKey>& keys,
+                  ClassifyFn classify) {
   std::vector<Classification> out(kBurst);
-  std::unique_ptr<RuleTable> table;
-  std::unique_ptr<LinearScan> linear;
-  absl::StatusOr<CompiledPolicy> compiled = CompilePolicy(policy);
-  if (!compiled.ok()) {
-    state.SkipWithError(compiled.status().ToString().c_str());
-    return;
-  }
-  if (impl == Impl::kLinear) {
-    linear = std::make_unique<LinearScan>(*compiled, f);
-  } else {
-    absl::StatusOr<std::unique_ptr<RuleTable>> t =
-        RuleTable::Build(policy, Options(impl));
-    if (!t.ok()) {
-      state.SkipWithError(t.status().ToString().c_str());
-      return;
-    }
-    table = std::move(*t);
-    state.counters["acl_rules"] = table->stats().acl_rules[static_cast<int>(f)][0];
-  }
   // Hit ratio, once, outside the timed loop.
   uint64_t allowed = 0;
   for (uint32_t off = 0; off < kPackets; off += kBurst) {
-    if (linear) {
-      linear->Classify(&keys[off], kBurst, out.data());
-    } else {
-      table->Classify(&keys[off], kBurst, out.data());
-    }
+    classify(&keys[off], out.data());
     for (const Classification& c : out) {
       allowed += c.decision == Decision::kAllowedByRule;
     }
@@ -304,11 +301,7 @@ void BM_Classify(benchmark::State& state, Family f, int entries, Impl impl) {
   for (auto _ : state) {
     uint64_t t0 = rte_rdtsc();
     for (uint32_t off = 0; off < kPackets; off += kBurst) {
-      if (linear) {
-        linear->Classify(&keys[off], kBurst, out.data());
-      } else {
-        table->Classify(&keys[off], kBurst, out.data());
-      }
+      classify(&keys[off], out.data());
       benchmark::DoNotOptimize(out.data());
     }
     uint64_t t = rte_rdtsc() - t0;
@@ -337,17 +330,194 @@ void BM_Classify(benchmark::State& state, Family f, int entries, Impl impl) {
   state.counters["cpu_ns_per_pkt"] = cpu * 1e9 / packets;
   state.counters["cpu_cycles_per_pkt"] =
       cpu * static_cast<double>(rte_get_tsc_hz()) / packets;
-  state.counters["entries"] = entries;
   state.counters["hit_ratio"] = static_cast<double>(allowed) / kPackets;
+}
+
+void BM_Classify(benchmark::State& state, Family f, int entries, Impl impl) {
+  Policy policy = FlatPolicy(f, entries);
+  std::vector<PacketKey> keys = Packets(policy, f);
+  std::unique_ptr<RuleTable> table;
+  std::unique_ptr<LinearScan> linear;
+  if (impl == Impl::kLinear) {
+    linear = std::make_unique<LinearScan>(policy, f);
+  } else {
+    absl::StatusOr<std::unique_ptr<RuleTable>> t =
+        RuleTable::Build(policy, Options(impl));
+    if (!t.ok()) {
+      state.SkipWithError(t.status().ToString().c_str());
+      return;
+    }
+    table = std::move(*t);
+    state.counters["acl_rules"] =
+        table->stats().AclRules(f, Direction::kIngress);
+  }
+  TimeClassify(state, keys, [&](const PacketKey* k, Classification* out) {
+    if (linear) {
+      linear->Classify(k, kBurst, out);
+    } else {
+      table->Classify(k, kBurst, out);
+    }
+  });
+  state.counters["entries"] = entries;
   state.SetLabel(table ? std::string(AclMethodName(table->stats().acl_method))
                        : "scan");
+}
+
+// The VPC shapes (perf/vpc): one table per shape and scan limit, built on
+// first use and kept for both families (a vpc-50k build takes seconds);
+// freed before EAL goes (main).
+std::map<std::pair<std::string, uint32_t>, std::unique_ptr<RuleTable>>
+    vpc_tables;
+
+const RuleTable* VpcTable(const std::string& shape_name, uint32_t scan_limit,
+                          std::string* error) {
+  auto& tables = vpc_tables;
+  auto it = tables.find({shape_name, scan_limit});
+  if (it != tables.end()) return it->second.get();
+  absl::StatusOr<Policy> policy =
+      perf::FinalizedVpcPolicy(*perf::VpcShapeNamed(shape_name));
+  if (!policy.ok()) {
+    *error = policy.status().ToString();
+    return nullptr;
+  }
+  RuleTableOptions options;
+  options.scan_lane_limit = scan_limit;
+  absl::StatusOr<std::unique_ptr<RuleTable>> table =
+      RuleTable::Build(*policy, options);
+  if (!table.ok()) {
+    *error = table.status().ToString();
+    return nullptr;
+  }
+  return (tables[{shape_name, scan_limit}] = *std::move(table)).get();
+}
+
+void BM_ClassifyVpc(benchmark::State& state, const std::string& shape,
+                    Family f, uint32_t scan_limit) {
+  std::string error;
+  const RuleTable* table = VpcTable(shape, scan_limit, &error);
+  if (table == nullptr) {
+    state.SkipWithError(error.c_str());
+    return;
+  }
+  absl::StatusOr<Policy> policy =
+      perf::FinalizedVpcPolicy(*perf::VpcShapeNamed(shape));
+  std::vector<PacketKey> keys =
+      perf::VpcPackets(*policy, f, kPackets, 42 + static_cast<int>(f));
+  TimeClassify(state, keys, [&](const PacketKey* k, Classification* out) {
+    table->Classify(k, kBurst, out);
+  });
+  const RuleTableStats& st = table->stats();
+  const int fi = static_cast<int>(f);
+  state.counters["acl_rules"] = st.acl[fi][0].rules + st.acl[fi][1].rules;
+  state.counters["keys_per_packet"] =
+      (st.lanes_per_interface[fi][0] + st.lanes_per_interface[fi][1]) / 2;
+  state.SetLabel(std::string(AclMethodName(st.acl_method)));
+}
+
+// The classifier designs compared at the VPC shapes (rules/README.md):
+// every lane in rte_acl, every lane scanned, and the default mix.
+struct VpcDesign {
+  const char* name;
+  uint32_t scan_lane_limit;
+};
+std::vector<VpcDesign> VpcDesigns() {
+  return {{"acl", 0},
+          {"scan", UINT32_MAX},
+          {"hybrid", RuleTableOptions::kDefaultScanLaneLimit}};
+}
+
+// What a timed build follows: nothing (a first build), the same rules
+// with every interface moved between groups (another members seed), or
+// one IPv4 ingress CIDR of one group changed.
+enum class VpcReload { kNone, kMembers, kOneRule };
+const char* VpcReloadName(VpcReload r) {
+  switch (r) {
+    case VpcReload::kNone: return "first";
+    case VpcReload::kMembers: return "members";
+    case VpcReload::kOneRule: return "one_rule";
+  }
+  return "?";
+}
+
+void SetBuildCounters(benchmark::State& state, const RuleTableStats& st) {
+  uint32_t rules = 0;
+  uint32_t scanned = 0;
+  for (const auto& per_family : st.acl) {
+    for (const AclContextStats& c : per_family) {
+      rules += c.rules;
+      scanned += c.scanned_rules;
+    }
+  }
+  state.counters["acl_rules"] = rules;
+  state.counters["scanned_rules"] = scanned;
+  state.counters["groups"] = st.groups;
+  state.counters["member_classes"] = st.member_classes;
+  state.counters["build_ms"] = st.build_seconds * 1e3;
+  state.counters["compile_ms"] = (st.rules_seconds + st.addresses_seconds) * 1e3;
+  state.counters["acl_ms"] = st.acl_seconds * 1e3;
+  state.counters["addresses_ms"] =
+      (st.addresses_seconds + st.hosts_seconds) * 1e3;
+  state.counters["contexts_built"] = st.ContextsBuilt();
+  state.counters["contexts_reused"] = st.ContextsReused();
+  state.counters["memory_MiB"] =
+      static_cast<double>(st.memory_bytes()) / (1 << 20);
+  state.SetLabel(std::string(AclMethodName(st.acl_method)));
+}
+
+void BM_BuildVpc(benchmark::State& state, const std::string& shape_name,
+                 uint32_t scan_limit, VpcReload reload) {
+  perf::VpcShape shape = *perf::VpcShapeNamed(shape_name);
+  absl::StatusOr<Policy> first = perf::FinalizedVpcPolicy(shape);
+  if (reload == VpcReload::kMembers) shape.members_seed += 1;
+  absl::StatusOr<Policy> policy = perf::FinalizedVpcPolicy(shape);
+  if (!first.ok() || !policy.ok()) {
+    state.SkipWithError(first.ok() ? policy.status().ToString().c_str()
+                                   : first.status().ToString().c_str());
+    return;
+  }
+  if (reload == VpcReload::kOneRule) {
+    for (auto& [name, group] : policy->security_groups) {
+      for (Rule& rule : group.ingress) {
+        if (rule.remote_kind == RemoteKind::kCidr &&
+            rule.cidrs[0].address.family == Family::kIPv4 &&
+            rule.cidrs[0].prefix_length == 32) {
+          rule.cidrs[0].address.bytes[3] ^= 1;
+          goto edited;
+        }
+      }
+    }
+  edited:;
+  }
+  RuleTableOptions options;
+  options.scan_lane_limit = scan_limit;
+  std::unique_ptr<RuleTable> previous;
+  if (reload != VpcReload::kNone) {
+    absl::StatusOr<std::unique_ptr<RuleTable>> t =
+        RuleTable::Build(*first, options);
+    if (!t.ok()) {
+      state.SkipWithError(t.status().ToString().c_str());
+      return;
+    }
+    previous = *std::move(t);
+  }
+  RuleTableStats stats;
+  for (auto _ : state) {
+    absl::StatusOr<std::unique_ptr<RuleTable>> t =
+        RuleTable::Build(*policy, options, previous.get());
+    if (!t.ok()) {
+      state.SkipWithError(t.status().ToString().c_str());
+      return;
+    }
+    stats = (*t)->stats();
+  }
+  SetBuildCounters(state, stats);
 }
 
 // Scale case 1: 1,000 interfaces × 5 groups × 60 ingress rules. The groups
 // of an interface come from a pool, and `distinct_sets` says how many
 // different 5-group combinations the 1,000 interfaces use (a real VPC has
-// few tiers). Rules are copied once per group set (rules/README.md), so
-// 1,000 all-different sets would be 300,000 ACL rules: not run here.
+// few tiers). The rule side holds each group's rules once whatever the
+// sets (rules/README.md); the sets only shape the address side.
 Policy InterfacesPolicy(int distinct_sets) {
   Policy p;
   RuleMaker maker(1);
@@ -438,18 +608,7 @@ void BM_Build(benchmark::State& state, const Policy* policy, Impl impl) {
     }
     stats = (*t)->stats();
   }
-  uint32_t rules = 0;
-  for (const auto& per_family : stats.acl_rules) {
-    for (uint32_t n : per_family) rules += n;
-  }
-  state.counters["acl_rules"] = rules;
-  state.counters["group_sets"] = stats.group_sets;
-  state.counters["address_classes"] = stats.address_classes;
-  state.counters["build_ms"] = stats.build_seconds * 1e3;
-  state.counters["compile_ms"] = stats.compile_seconds * 1e3;
-  state.counters["memory_MiB"] =
-      static_cast<double>(stats.memory_bytes) / (1 << 20);
-  state.SetLabel(std::string(AclMethodName(stats.acl_method)));
+  SetBuildCounters(state, stats);
 }
 
 }  // namespace
@@ -458,7 +617,7 @@ void BM_Build(benchmark::State& state, const Policy* policy, Impl impl) {
 int main(int argc, char** argv) {
   using namespace sgate::rules;
   // EAL first, as every DPDK program: no hugepages or PCI needed for
-  // rte_acl/rte_fib; 512-bit SIMD allowed so that AVX-512 methods can be
+  // rte_acl; 512-bit SIMD allowed so that AVX-512 methods can be
   // chosen; 4 GiB because the naive baselines are big.
   if (!sgate::testing::InitEal(
           {.program = "sgate-perf", .memory_mb = 4096, .simd512 = true})) {
@@ -470,8 +629,8 @@ int main(int argc, char** argv) {
 
   for (Family f : {Family::kIPv4, Family::kIPv6}) {
     for (int entries : {10, 100, 1000, 10000, 60000}) {
-      for (Impl impl : {Impl::kTable, Impl::kAvx2, Impl::kNaiveAcl,
-                        Impl::kLinear}) {
+      for (Impl impl : {Impl::kTable, Impl::kScan, Impl::kAvx2,
+                        Impl::kNaiveAcl, Impl::kLinear}) {
         std::string name = absl::StrCat("BM_Classify/", FamilyName(f), "/",
                                         entries, "/", ImplName(impl));
         auto* b = benchmark::RegisterBenchmark(
@@ -482,6 +641,40 @@ int main(int argc, char** argv) {
         if (impl == Impl::kLinear && entries >= 10000) b->Iterations(2);
         b->Unit(benchmark::kMicrosecond);
       }
+    }
+  }
+
+  // The VPC shapes, each design (VpcDesigns) on the same table cache.
+  for (const char* shape : {"vpc-15k", "vpc-50k"}) {
+    for (Family f : {Family::kIPv4, Family::kIPv6}) {
+      for (const VpcDesign& design : VpcDesigns()) {
+        std::string name = absl::StrCat("BM_ClassifyVpc/", shape, "/",
+                                        FamilyName(f), "/", design.name);
+        std::string shape_name = shape;
+        uint32_t limit = design.scan_lane_limit;
+        benchmark::RegisterBenchmark(name.c_str(), [=](benchmark::State& s) {
+          BM_ClassifyVpc(s, shape_name, f, limit);
+        })->Unit(benchmark::kMicrosecond);
+      }
+    }
+  }
+  for (const char* shape : {"vpc-15k", "vpc-50k"}) {
+    for (const VpcDesign& design : VpcDesigns()) {
+      std::string name = absl::StrCat("BM_BuildVpc/", shape, "/", design.name);
+      std::string shape_name = shape;
+      uint32_t limit = design.scan_lane_limit;
+      benchmark::RegisterBenchmark(name.c_str(), [=](benchmark::State& s) {
+        BM_BuildVpc(s, shape_name, limit, VpcReload::kNone);
+      })->Iterations(1)->Unit(benchmark::kMillisecond);
+    }
+    for (VpcReload reload : {VpcReload::kMembers, VpcReload::kOneRule}) {
+      std::string name =
+          absl::StrCat("BM_ReloadVpc/", shape, "/", VpcReloadName(reload));
+      std::string shape_name = shape;
+      benchmark::RegisterBenchmark(name.c_str(), [=](benchmark::State& s) {
+        BM_BuildVpc(s, shape_name, RuleTableOptions::kDefaultScanLaneLimit,
+                    reload);
+      })->Iterations(1)->Unit(benchmark::kMillisecond);
     }
   }
 
@@ -517,6 +710,7 @@ int main(int argc, char** argv) {
   benchmark::Initialize(&argc, argv);
   benchmark::RunSpecifiedBenchmarks();
   benchmark::Shutdown();
+  vpc_tables.clear();
   rte_eal_cleanup();
   return 0;
 }

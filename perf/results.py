@@ -41,13 +41,17 @@ def main():
       "packet; `wall` columns: TSC cycles over the timed loop per packet. "
       "Bursts of 32 packets; 4,096 packets per iteration, half aimed "
       "inside a random rule, half random. Implementations, all in the same "
-      "run: `table` = RuleTable, method auto (the one chosen is shown); "
+      "run: `table` = RuleTable, the default (one lane: scanned up to 256 "
+      "entries, in rte_acl beyond; method auto, the one chosen is shown); "
+      "`scan` = RuleTable with the lane scanned whatever its size; "
       "`avx2` = RuleTable forced to AVX2; `naive_acl` = rte_acl built the "
       "naive way (group members expanded, scalar classify); `linear` = a "
       "plain scan over the expanded rules.")
     w("")
     classify = {}
     builds = []
+    vpc_classify = {}  # (shape, family, design) -> benchmark
+    vpc_builds = {}    # (shape, design or reload) -> benchmark
     for b in data["benchmarks"]:
         name = b["name"].split("/iterations")[0]
         parts = name.split("/")
@@ -55,7 +59,11 @@ def main():
             classify[(parts[1], int(parts[2]), parts[3])] = b
         elif parts[0] == "BM_Build":
             builds.append((parts[1], parts[2], b))
-    impls = ["table", "avx2", "naive_acl", "linear"]
+        elif parts[0] == "BM_ClassifyVpc":
+            vpc_classify[(parts[1], parts[2], parts[3])] = b
+        elif parts[0] in ("BM_BuildVpc", "BM_ReloadVpc"):
+            vpc_builds[(parts[1], parts[2])] = b
+    impls = ["table", "scan", "avx2", "naive_acl", "linear"]
     for family in ["IPv4", "IPv6"]:
         sizes = sorted({k[1] for k in classify if k[0] == family})
         if not sizes:
@@ -83,20 +91,25 @@ def main():
         w("")
     w("### Build: time and memory")
     w("")
-    w("Memory: DPDK heap bytes the table holds (rte_acl, rte_fib) plus its "
-      "own arrays. Build: CompilePolicy + FIB + ACL build, wall clock.")
+    w("Memory: DPDK heap bytes the table holds (rte_acl) plus its own arrays "
+      "(scanned lanes, host tables, member masks). Build: CompileRules + "
+      "CompileAddresses + rte_acl build + the address side's arrays, wall "
+      "clock.")
     w("")
-    w("| case | impl | ACL rules | group sets | address classes | compile ms | build ms | memory MiB | method |")
-    w("|---|---|---:|---:|---:|---:|---:|---:|---|")
+    w("| case | impl | ACL rules | scanned | groups | member classes | compile ms | rte_acl ms | build ms | memory MiB | method |")
+    w("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---|")
     for case, impl, b in builds:
         if b.get("error_occurred"):
-            w(f"| {case} | {impl} | error: {b.get('error_message', '')} ||||||")
+            w(f"| {case} | {impl} | error: {b.get('error_message', '')} ||||||||")
             continue
-        w(f"| {case} | {impl} | {b['acl_rules']:.0f} | {b['group_sets']:.0f} | "
-          f"{b['address_classes']:.0f} | {b['compile_ms']:.0f} | {b['build_ms']:.0f} | "
-          f"{b['memory_MiB']:.1f} | {b.get('label', '')} |")
+        w(f"| {case} | {impl} | {b['acl_rules']:.0f} | {b['scanned_rules']:.0f} | "
+          f"{b['groups']:.0f} | {b['member_classes']:.0f} | {b['compile_ms']:.0f} | "
+          f"{b['acl_ms']:.0f} | {b['build_ms']:.0f} | {b['memory_MiB']:.1f} | "
+          f"{b.get('label', '')} |")
     w("")
-    w("### Targets (issue 3)")
+    if vpc_classify or vpc_builds:
+        vpc_section(w, vpc_classify, vpc_builds)
+    w("### Targets (issues 3 and 13)")
     w("")
 
     def target(family, n, limit):
@@ -115,7 +128,79 @@ def main():
             ok = b["build_ms"] < 1000 and b["memory_MiB"] < 256
             w(f"- build of 10,000 rules < 1 s and < 256 MiB: {b['build_ms']:.0f} ms, "
               f"{b['memory_MiB']:.1f} MiB — {'met' if ok else 'NOT met'}")
+    for shape, limit_ms, limit_mib in (("vpc-15k", 1000, 256), ("vpc-50k", 3000, 512)):
+        for family in ("IPv4", "IPv6"):
+            b = vpc_classify.get((shape, family, "hybrid"))
+            if b and not b.get("error_occurred"):
+                c = b["cpu_cycles_per_pkt"]
+                w(f"- classify ≤ 100 cycles/packet at {shape} ({family}, issue 13): "
+                  f"{c:.0f} cpu cycles (median iteration {b['median_cycles_per_pkt']:.0f}) — "
+                  f"{'met' if c <= 100 else 'NOT met'}")
+        b = vpc_builds.get((shape, "hybrid"))
+        if b and not b.get("error_occurred"):
+            ok = b["build_ms"] < limit_ms and b["memory_MiB"] < limit_mib
+            w(f"- {shape} table build < {limit_ms} ms and < {limit_mib} MiB (issue 13; "
+              f"`sgatectl check --compile` adds the YAML load, README): "
+              f"{b['build_ms']:.0f} ms, {b['memory_MiB']:.1f} MiB — {'met' if ok else 'NOT met'}")
+        b = vpc_builds.get((shape, "members"))
+        if b and not b.get("error_occurred"):
+            ok = b["build_ms"] < 50 and b["contexts_built"] == 0
+            w(f"- {shape} table after every interface moved < 50 ms with no context "
+              f"built (issue 13; perf/reload times the whole reload): "
+              f"{b['build_ms']:.0f} ms, {b['contexts_built']:.0f} built — "
+              f"{'met' if ok else 'NOT met'}")
     print("\n".join(out))
+
+
+def vpc_section(w, classify, builds):
+    """The VPC shapes (perf/vpc), each classifier design in the same run."""
+    w("### VPC shapes: the designs compared (issue 13)")
+    w("")
+    w("Policies from perf/vpc (`vpc-15k`: 300 groups, 1,500 interfaces of "
+      "which 1,000 local, 1-5 groups each, ~50 rules per group; `vpc-50k`: "
+      "~170 per group), built in-process from the generator (no YAML). "
+      "Designs (rules/README.md): `acl` = every lane in rte_acl, `scan` = "
+      "every lane scanned, `hybrid` = lanes of up to 256 entries scanned, "
+      "bigger ones in rte_acl (the default). Classify: bursts of 32 "
+      "packets from local interfaces, half aimed inside one of their "
+      "groups' rules, half random (perf/vpc VpcPackets); cycles per packet "
+      "from CPU time (median iteration in brackets).")
+    w("")
+    w("| shape | design | build ms | rte_acl ms | memory MiB | IPv4 cycles | IPv6 cycles | keys per packet |")
+    w("|---|---|---:|---:|---:|---:|---:|---:|")
+    shapes = sorted({k[0] for k in classify} | {k[0] for k in builds})
+    for shape in shapes:
+        for design in ("acl", "scan", "hybrid"):
+            b = builds.get((shape, design))
+            cells = []
+            if b and not b.get("error_occurred"):
+                cells += [f"{b['build_ms']:.0f}", f"{b['acl_ms']:.0f}",
+                          f"{b['memory_MiB']:.1f}"]
+            else:
+                cells += ["-", "-", "-"]
+            keys = "-"
+            for family in ("IPv4", "IPv6"):
+                c = classify.get((shape, family, design))
+                if c and not c.get("error_occurred"):
+                    cells.append(f"{c['cpu_cycles_per_pkt']:.0f} ({c['median_cycles_per_pkt']:.0f})")
+                    keys = f"{c.get('keys_per_packet', 0):.2f}"
+                else:
+                    cells.append("-")
+            w(f"| {shape} | {design} | " + " | ".join(cells) + f" | {keys} |")
+    w("")
+    w("Reloads on top of a built table (the default design): `members` = "
+      "the same rules, every interface moved between groups (another "
+      "members seed); `one_rule` = one IPv4 ingress CIDR changed.")
+    w("")
+    w("| shape | reload | build ms | contexts built | contexts shared | memory MiB |")
+    w("|---|---|---:|---:|---:|---:|")
+    for shape in shapes:
+        for reload in ("members", "one_rule"):
+            b = builds.get((shape, reload))
+            if b and not b.get("error_occurred"):
+                w(f"| {shape} | {reload} | {b['build_ms']:.0f} | {b['contexts_built']:.0f} | "
+                  f"{b['contexts_reused']:.0f} | {b['memory_MiB']:.1f} |")
+    w("")
 
 
 if __name__ == "__main__":

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # sgatectl against a live sgate (on net_null ports, no namespaces needed):
 # trace on the live table, rules, stats; then --watch: an edit in place and
-# an atomic rename each reload the policy exactly once, a bad edit is
-# refused and the rules stay.
+# an atomic rename each reload the policy exactly once (a reload with the
+# same rules, or a new interface, shares every rte_acl context), a bad edit
+# is refused and the rules stay.
 # Usage: live_sgate_test.sh SGATE SGATECTL POLICY (examples/demo.yaml)
 set -uo pipefail
 SGATE=$1
@@ -104,20 +105,43 @@ echo "# edited in place" >>"$work/policy.yaml"
 echo "# and again" >>"$work/policy.yaml"
 settle
 expect_generation 2 "edit in place reloads once"
+# The rules did not change: the new table shares every rte_acl context.
+expect_status 0 "a reload with the same rules builds no rte_acl context" \
+  python3 -c '
+import json, sys
+s = json.loads(sys.argv[1])
+assert s["acl_contexts_built"] == 0 and s["acl_contexts_reused"] > 0, s
+' "$(ctl stats --json)"
+# Another interface in a group: the address side is built again, the ACL
+# is not.
+cat >>"$work/policy.yaml" <<'EOF2'
+  eni-new:
+    addresses: [198.51.100.77]
+    security_groups: [sg-web]
+EOF2
+settle
+expect_generation 3 "a new interface reloads"
+expect_status 0 "a new interface builds no rte_acl context" python3 -c '
+import json, sys
+s = json.loads(sys.argv[1])
+assert s["acl_contexts_built"] == 0 and s["acl_contexts_reused"] > 0, s
+' "$(ctl stats --json)"
+expect_status 0 "the new interface is enforced" \
+  ctl trace --in 198.51.100.77 203.0.113.50 tcp 80
 # Atomic rename, as editors and config tools do.
 cp "$work/policy.yaml" "$work/.policy.yaml.tmp"
 echo "# renamed over" >>"$work/.policy.yaml.tmp"
 mv "$work/.policy.yaml.tmp" "$work/policy.yaml"
 settle
-expect_generation 3 "atomic rename reloads once"
+expect_generation 4 "atomic rename reloads once"
 # Another file in the same directory changes nothing.
 echo "x" >"$work/unrelated.yaml"
 settle
-expect_generation 3 "other files are ignored"
+expect_generation 4 "other files are ignored"
 # A bad edit is refused; the live rules stay.
 echo "version: 2" >"$work/policy.yaml"
 settle
-expect_generation 3 "a bad edit is refused"
+expect_generation 4 "a bad edit is refused"
 if grep -q "reload rejected" "$work/sgate.log"; then
   passed=$((passed + 1)); echo "ok      the refusal is logged"
 else

@@ -16,6 +16,7 @@
 #include "gtest/gtest.h"
 #include "rules/policy_loader.h"
 #include "rules/reference.h"
+#include "perf/vpc/vpc_policy.h"
 #include "rules/rule_table.h"
 #include "tests/support/eal_environment.h"
 
@@ -383,8 +384,24 @@ const char* DecisionName(Decision d) {
   return "?";
 }
 
+// Whether `rule` is open to the whole address space of `family` (its
+// CIDRs or its prefix list's hold the family's /0): when such a rule
+// allows a packet, the table must report one like it, since whether the
+// flow is untracked depends on it (DESIGN.md §5).
+bool OpenTo(const Policy& policy, const Rule& rule, Family family) {
+  const std::vector<Cidr>* cidrs = &rule.cidrs;
+  if (rule.remote_kind == RemoteKind::kSecurityGroup) return false;
+  if (rule.remote_kind == RemoteKind::kPrefixList) {
+    cidrs = &policy.prefix_lists.at(rule.remote_name).cidrs;
+  }
+  return std::any_of(cidrs->begin(), cidrs->end(), [family](const Cidr& c) {
+    return c.prefix_length == 0 && c.address.family == family;
+  });
+}
+
 // Returns an empty string when the table agrees with the reference.
-std::string Compare(const RuleTable& table, const Verdict& want,
+std::string Compare(const RuleTable& table, const Policy& policy,
+                    const PacketKey& packet, const Verdict& want,
                     const Classification& got) {
   std::string problem;
   if (want.decision != got.decision) {
@@ -399,6 +416,14 @@ std::string Compare(const RuleTable& table, const Verdict& want,
                        got.rule_id) == want.matching_rules.end()) {
     problem = absl::StrCat("table's rule ", got.rule_id,
                            " is not among the reference's");
+  } else if (got.decision == Decision::kAllowedByRule &&
+             !OpenTo(policy, policy.rule(got.rule_id), packet.local.family) &&
+             std::any_of(want.matching_rules.begin(),
+                         want.matching_rules.end(), [&](uint32_t id) {
+                           return OpenTo(policy, policy.rule(id),
+                                         packet.local.family);
+                         })) {
+    problem = "an open rule allows it, but the table reports another";
   }
   if (problem.empty()) return problem;
   return absl::StrCat(problem, "; reference rules [",
@@ -434,18 +459,30 @@ TEST_F(ClassifierPropertyTest, TableEqualsReference) {
                              << diagnostics.ToStatus();
     }
     Reference reference(policy, node);
-    // Address classes (the real table) and per-member expansion (the
+    // Reference masks (the real table) and per-member expansion (the
     // benchmark's naive baseline) must both equal the reference.
     for (bool expand : {false, true}) {
       RuleTableOptions options;
       options.compile.node = node;
       options.compile.expand_group_members = expand;
       // Every other policy through the wide ACL key, which the table only
-      // picks by itself beyond 256 group sets or 255 address classes.
+      // picks by itself when the lanes and their masks do not fit 16 bits.
       options.force_wide_key = round % 2 == 1;
       // Half of them with the open rules in a context of their own, which
       // the table only does by itself for big policies.
       options.force_split_open_rules = round % 4 >= 2;
+      // One policy in three with one-bit reference masks: a group that
+      // references several groups gets a lane per reference.
+      options.max_reference_bits = round % 3 == 2 ? 1 : 0;
+      // Both engines, and a mix: every lane in rte_acl, every lane
+      // scanned, lanes of up to two entries scanned.
+      const uint32_t kLimits[] = {0, UINT32_MAX, 2};
+      options.scan_lane_limit = kLimits[round % 5 % 3];
+      // Mostly the widest instruction set; sometimes AVX2 and scalar (the
+      // scan and rte_acl follow it).
+      options.acl_method = round % 7 == 3   ? AclMethod::kAvx2
+                           : round % 7 == 5 ? AclMethod::kScalar
+                                            : AclMethod::kAuto;
       absl::StatusOr<std::unique_ptr<RuleTable>> table =
           RuleTable::Build(policy, options);
       ASSERT_TRUE(table.ok()) << table.status() << "\nseed " << seed;
@@ -457,14 +494,18 @@ TEST_F(ClassifierPropertyTest, TableEqualsReference) {
         (*table)->Classify(keys.data(), kBurst, got.data());
         for (uint32_t i = 0; i < kBurst; ++i) {
           Verdict want = reference.Evaluate(keys[i]);
-          std::string problem = Compare(**table, want, got[i]);
+          std::string problem =
+              Compare(**table, policy, keys[i], want, got[i]);
           if (!problem.empty()) {
             FAIL() << "mismatch, seed " << seed << " (replay: SGATE_SEED="
                    << seed << "), policy " << round
-                   << (expand ? " (members expanded)" : " (address classes)")
+                   << (expand ? " (members expanded)" : " (reference masks)")
                    << (options.force_wide_key ? " (wide key)" : "")
                    << (options.force_split_open_rules ? " (open rules apart)"
                                                       : "")
+                   << (options.max_reference_bits ? " (1-bit masks)" : "")
+                   << " (scan lanes of up to " << options.scan_lane_limit
+                   << " entries, " << AclMethodName(options.acl_method) << ")"
                    << "\npacket: " << DescribePacket(keys[i]) << "\n"
                    << problem << "\npolicy:\n"
                    << DescribePolicy(policy, node);
@@ -489,6 +530,116 @@ TEST_F(ClassifierPropertyTest, TableEqualsReference) {
               static_cast<unsigned long long>(allowed),
               static_cast<unsigned long long>(by_rule),
               static_cast<unsigned long long>(unknown));
+}
+
+// Classifies `packets` in bursts and returns the first disagreement with
+// the reference, described, or an empty string.
+std::string FirstMismatch(const RuleTable& table, const Policy& policy,
+                          const std::vector<PacketKey>& packets) {
+  Reference reference(policy, "");
+  std::vector<Classification> got(packets.size());
+  table.Classify(packets.data(), static_cast<uint32_t>(packets.size()),
+                 got.data());
+  for (size_t i = 0; i < packets.size(); ++i) {
+    std::string problem = Compare(table, policy, packets[i],
+                                  reference.Evaluate(packets[i]), got[i]);
+    if (!problem.empty()) {
+      return absl::StrCat("packet: ", DescribePacket(packets[i]), "\n",
+                          problem);
+    }
+  }
+  return "";
+}
+
+// The VPC shapes of perf/vpc (many group sets, references, prefix lists,
+// both families, interfaces on other nodes), each seed with its own rules
+// and members: the table against the reference, then a reload that moves
+// every interface (another members seed) on top of it, which must share
+// the whole rule side, and a reload that changes one group's rules, which
+// must build only the contexts whose rules changed.
+TEST_F(ClassifierPropertyTest, VpcShapesEqualReference) {
+  const uint64_t seed = SeedFromEnv();
+  for (const char* name : {"vpc-small", "vpc-15k"}) {
+    perf::VpcShape shape = *perf::VpcShapeNamed(name);
+    shape.rules_seed = seed;
+    shape.members_seed = seed;
+    // vpc-15k takes a second to build and its reference is slow: fewer
+    // packets; vpc-small gets many, and one-bit reference masks so that
+    // its groups with several references take several lanes.
+    const bool small = shape.name == "vpc-small";
+    const int packets = small ? 16384 : 4096;
+    RuleTableOptions options;
+    // vpc-small: every lane in rte_acl for odd seeds, every lane scanned
+    // for even ones; vpc-15k: the default mix.
+    if (small) {
+      options.max_reference_bits = 1;
+      options.scan_lane_limit = seed % 2 ? 0 : UINT32_MAX;
+    }
+    SCOPED_TRACE(absl::StrCat(name, ", seed ", seed, " (replay: SGATE_SEED=",
+                              seed, ")"));
+
+    absl::StatusOr<Policy> policy = perf::FinalizedVpcPolicy(shape);
+    ASSERT_TRUE(policy.ok()) << policy.status();
+    absl::StatusOr<std::unique_ptr<RuleTable>> table =
+        RuleTable::Build(*policy, options);
+    ASSERT_TRUE(table.ok()) << table.status();
+    Generator gen(seed);
+    auto packets_of = [&](const Policy& p) {
+      std::vector<PacketKey> keys;
+      for (Family f : {Family::kIPv4, Family::kIPv6}) {
+        std::vector<PacketKey> aimed =
+            perf::VpcPackets(p, f, packets / 4, seed + static_cast<int>(f));
+        keys.insert(keys.end(), aimed.begin(), aimed.end());
+      }
+      // And the generator's, biased to edges (other nodes' interfaces,
+      // VLANs nobody uses, just outside CIDRs).
+      for (int i = 0; i < packets / 2; ++i) {
+        keys.push_back(gen.RandomPacket(p, ""));
+      }
+      return keys;
+    };
+    EXPECT_EQ(FirstMismatch(**table, *policy, packets_of(*policy)), "");
+
+    shape.members_seed = seed + 1000;
+    absl::StatusOr<Policy> moved = perf::FinalizedVpcPolicy(shape);
+    ASSERT_TRUE(moved.ok()) << moved.status();
+    absl::StatusOr<std::unique_ptr<RuleTable>> reloaded =
+        RuleTable::Build(*moved, options, table->get());
+    ASSERT_TRUE(reloaded.ok()) << reloaded.status();
+    EXPECT_TRUE((*reloaded)->stats().rule_side_reused);
+    EXPECT_EQ((*reloaded)->stats().ContextsBuilt(), 0u);
+    EXPECT_EQ(FirstMismatch(**reloaded, *moved, packets_of(*moved)), "");
+
+    // One IPv4 CIDR of a group's ingress rules moves: only the IPv4
+    // ingress context is built again (the rule ids stay).
+    Policy edited = *moved;
+    bool changed = false;
+    for (auto& [group_name, group] : edited.security_groups) {
+      for (Rule& rule : group.ingress) {
+        if (changed || rule.remote_kind != RemoteKind::kCidr ||
+            rule.cidrs.size() != 1 ||
+            rule.cidrs[0].address.family != Family::kIPv4 ||
+            rule.cidrs[0].prefix_length != 32) {
+          continue;
+        }
+        rule.cidrs[0].address.bytes[3] ^= 1;
+        changed = true;
+      }
+    }
+    ASSERT_TRUE(changed);
+    table->reset();  // the reloaded table still holds the shared contexts
+    absl::StatusOr<std::unique_ptr<RuleTable>> edited_table =
+        RuleTable::Build(edited, options, reloaded->get());
+    ASSERT_TRUE(edited_table.ok()) << edited_table.status();
+    const RuleTableStats& st = (*edited_table)->stats();
+    EXPECT_FALSE(st.rule_side_reused);
+    EXPECT_FALSE(st.acl[0][0].reused);
+    EXPECT_TRUE(st.acl[0][1].reused);
+    EXPECT_TRUE(st.acl[1][0].reused);
+    EXPECT_TRUE(st.acl[1][1].reused);
+    reloaded->reset();
+    EXPECT_EQ(FirstMismatch(**edited_table, edited, packets_of(edited)), "");
+  }
 }
 
 }  // namespace

@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
 #include "rules/policy_loader.h"
 #include "rules/reference.h"
@@ -279,15 +280,22 @@ class RuleTableTest : public ::testing::Test {
   }
 };
 
-TEST_F(RuleTableTest, EncodingCornersEveryMethod) {
+TEST_F(RuleTableTest, EncodingCornersEveryMethodBothEngines) {
+  // Every lane in rte_acl, every lane scanned (the scan follows the
+  // method's instruction set: scalar, AVX2 for sse/avx2, AVX-512), and
+  // the default mix.
   Policy policy = LoadOrDie(kPolicy);
-  for (AclMethod m : {AclMethod::kAuto, AclMethod::kScalar, AclMethod::kSse,
-                      AclMethod::kAvx2, AclMethod::kAvx512x16,
-                      AclMethod::kAvx512x32}) {
-    SCOPED_TRACE(AclMethodName(m));
-    RuleTableOptions options;
-    options.acl_method = m;
-    CheckFixtures(policy, options);
+  for (uint32_t limit : {0u, UINT32_MAX, 2u}) {
+    for (AclMethod m : {AclMethod::kAuto, AclMethod::kScalar, AclMethod::kSse,
+                        AclMethod::kAvx2, AclMethod::kAvx512x16,
+                        AclMethod::kAvx512x32}) {
+      SCOPED_TRACE(absl::StrCat(AclMethodName(m), ", scan lanes of up to ",
+                                limit, " entries"));
+      RuleTableOptions options;
+      options.acl_method = m;
+      options.scan_lane_limit = limit;
+      CheckFixtures(policy, options);
+    }
   }
 }
 
@@ -353,9 +361,11 @@ interfaces:
   }
 }
 
-TEST_F(RuleTableTest, ManyGroupSetsTakeTheWideKey) {
-  // 300 interfaces, each in a different pair of 25 groups: 300 group sets,
-  // beyond the narrow key's one byte. Group i allows tcp port 1000 + i.
+TEST_F(RuleTableTest, GroupSetsCostNoRules) {
+  // 300 interfaces, each in a different pair of 25 groups: the ACL holds
+  // each group's rule once (not once per pair), and each packet is
+  // classified in its interface's two lanes. Group i allows tcp port
+  // 1000 + i.
   std::string yaml = "version: 1\nsecurity_groups:\n";
   for (int i = 0; i < 25; ++i) {
     yaml += "  g" + std::to_string(i) + ":\n    ingress: [{protocol: tcp, " +
@@ -381,8 +391,12 @@ TEST_F(RuleTableTest, ManyGroupSetsTakeTheWideKey) {
   Policy policy = LoadOrDie(yaml);
   absl::StatusOr<std::unique_ptr<RuleTable>> table = RuleTable::Build(policy);
   ASSERT_TRUE(table.ok()) << table.status();
-  EXPECT_EQ((*table)->stats().group_sets, 300u);
-  EXPECT_FALSE((*table)->stats().narrow_acl_key);
+  const RuleTableStats& stats = (*table)->stats();
+  // The 25 groups' rules and the implicit default's "from members of
+  // default".
+  EXPECT_EQ(stats.AclRules(Family::kIPv4, Direction::kIngress), 26u);
+  EXPECT_EQ(stats.acl[0][0].lanes, 26u);
+  EXPECT_DOUBLE_EQ(stats.lanes_per_interface[0][0], 2.0);
   Reference reference(policy, "");
   for (const Pair& p : pairs) {
     for (int port : {1000 + p.a, 1000 + p.b, 1000 + (p.b + 1) % 25}) {
@@ -399,10 +413,16 @@ TEST_F(RuleTableTest, AutoPicksAvx512WhenAllowed) {
   // The test binary runs EAL with --force-max-simd-bitwidth=512 on a CPU
   // with AVX-512 (the CI machine): auto must not settle for less.
   Policy policy = LoadOrDie(kPolicy);
-  absl::StatusOr<std::unique_ptr<RuleTable>> table = RuleTable::Build(policy);
+  RuleTableOptions acl_only;
+  acl_only.scan_lane_limit = 0;
+  absl::StatusOr<std::unique_ptr<RuleTable>> table =
+      RuleTable::Build(policy, acl_only);
   ASSERT_TRUE(table.ok()) << table.status();
+  absl::StatusOr<std::unique_ptr<RuleTable>> scanned = RuleTable::Build(policy);
+  ASSERT_TRUE(scanned.ok()) << scanned.status();
   if (!__builtin_cpu_supports("avx512bw")) GTEST_SKIP() << "no AVX-512";
   EXPECT_EQ((*table)->stats().acl_method, AclMethod::kAvx512x32);
+  EXPECT_EQ((*scanned)->stats().scan_simd, LaneScan::Simd::kAvx512);
 }
 
 TEST_F(RuleTableTest, UnknownInterfacePass) {
@@ -432,9 +452,9 @@ TEST_F(RuleTableTest, NodeSelectsEnforcedInterfaces) {
   EXPECT_EQ(c.decision, Decision::kAllowedByRule);
 }
 
-TEST_F(RuleTableTest, GroupSetsAreShared) {
-  // Interfaces with the same groups (in any order) share one group set, so
-  // their rules are in the ACL once.
+TEST_F(RuleTableTest, EachGroupsRulesAreInTheAclOnce) {
+  // Whatever groups the interfaces combine, a group's rules are in the ACL
+  // once: the ACL depends on the rules only.
   Policy policy = LoadOrDie(R"(
 version: 1
 security_groups:
@@ -452,16 +472,26 @@ interfaces:
   absl::StatusOr<std::unique_ptr<RuleTable>> table = RuleTable::Build(policy);
   ASSERT_TRUE(table.ok()) << table.status();
   const RuleTableStats& s = (*table)->stats();
-  EXPECT_EQ(s.group_sets, 2u);
-  EXPECT_EQ(s.acl_rules[0][0], 3u);  // {a,b}: 2 rules, {a}: 1 rule
-  EXPECT_EQ(s.acl_rules[0][1], 0u);
-  EXPECT_GT(s.memory_bytes, 0u);
+  // a's rule, b's, and the implicit default group's ingress "from members
+  // of default" and egress to 0.0.0.0/0.
+  EXPECT_EQ(s.AclRules(Family::kIPv4, Direction::kIngress), 3u);
+  EXPECT_EQ(s.AclRules(Family::kIPv4, Direction::kEgress), 1u);
+  EXPECT_EQ(s.lanes_per_interface[0][0], 5.0 / 3);  // {a,b}, {b,a}, {a}
+  EXPECT_EQ(s.lanes_per_interface[0][1], 0.0);      // egress: [] for both
+  EXPECT_GT(s.memory_bytes(), 0u);
   EXPECT_GT(s.build_seconds, 0.0);
+  EXPECT_EQ((*table)->Classify(Packet::In("192.0.2.2", "203.0.113.1").Tcp(1))
+                .decision,
+            Decision::kAllowedByRule);
+  EXPECT_EQ((*table)->Classify(Packet::In("192.0.2.3", "203.0.113.1").Tcp(2))
+                .decision,
+            Decision::kNoRuleMatched);
 }
 
-TEST_F(RuleTableTest, AddressClassesAvoidMemberBlowUp) {
+TEST_F(RuleTableTest, AReferenceIsOneRuleWhateverItsMembers) {
   // 40 interfaces in sg-members; one rule referencing the group compiles to
-  // one ACL rule (one class), not 40.
+  // one ACL rule per family testing a bit of the key's reference mask, not
+  // 40; the members are the address side's business.
   std::string yaml = R"(
 version: 1
 security_groups:
@@ -480,14 +510,17 @@ interfaces:
   Policy policy = LoadOrDie(yaml);
   absl::StatusOr<std::unique_ptr<RuleTable>> classes = RuleTable::Build(policy);
   ASSERT_TRUE(classes.ok()) << classes.status();
-  EXPECT_EQ((*classes)->stats().acl_rules[0][0], 1u);
-  EXPECT_EQ((*classes)->stats().address_classes, 1u);
+  // sg-server's rule and the implicit default's "from members of default".
+  EXPECT_EQ((*classes)->stats().AclRules(Family::kIPv4, Direction::kIngress),
+            2u);
+  EXPECT_EQ((*classes)->stats().member_classes, 2u);  // sg-members, and none
   RuleTableOptions naive;
   naive.compile.expand_group_members = true;
   absl::StatusOr<std::unique_ptr<RuleTable>> expanded =
       RuleTable::Build(policy, naive);
   ASSERT_TRUE(expanded.ok()) << expanded.status();
-  EXPECT_EQ((*expanded)->stats().acl_rules[0][0], 40u);
+  EXPECT_EQ((*expanded)->stats().AclRules(Family::kIPv4, Direction::kIngress),
+            40u);
   for (const auto& table : {classes->get(), expanded->get()}) {
     EXPECT_EQ(table->Classify(Packet::In("192.0.2.1", "198.51.100.40").Tcp(5432))
                   .decision,
