@@ -1,9 +1,11 @@
 // sgate: the dataplane program (DESIGN.md §6).
 //   sgate [EAL options] -- --policy FILE [--pair IN:OUT]... [--node NAME] ...
+//   sgate [EAL options] -- --etcd URL --node NAME [--cache FILE] ...
 // Start-up, the control loop and shutdown. The main lcore runs the control
 // loop (signals, reloads, control requests, stats); Forwarding runs a
 // worker on every other lcore; PolicyPublisher compiles and publishes the
 // rule tables they read; the command table (commands.h) answers sgatectl.
+// A fleet node's policies come from its FleetAgent (control/FLEET.md).
 #include <rte_cycles.h>
 #include <rte_eal.h>
 #include <rte_errno.h>
@@ -21,12 +23,14 @@
 #include "control/control_socket.h"
 #include "control/dataplane_view.h"
 #include "control/file_watch.h"
+#include "control/fleet_agent.h"
 #include "control/forwarding.h"
 #include "control/log.h"
 #include "control/policy_publisher.h"
 #include "control/sgate_options.h"
 #include "control/stats_snapshot.h"
 #include "control/telemetry.h"
+#include "absl/strings/str_split.h"
 #include "rules/policy_loader.h"
 #include "rules/status_macros.h"
 
@@ -51,20 +55,34 @@ class Sgate final : public DataplaneView {
  public:
   explicit Sgate(SgateOptions options)
       : options_(std::move(options)),
-        publisher_(Forwarding::WorkerCount(), TableOptions(options_)) {}
+        // A dry run has no worker; the RCU state still wants one slot.
+        publisher_(std::max(1u, Forwarding::WorkerCount()),
+                   TableOptions(options_)) {}
 
   // Everything up to launching the workers; a failure is fatal at start-up.
   absl::Status Start() {
     if (!publisher_.ok()) {
       return absl::ResourceExhaustedError("cannot allocate the RCU state");
     }
-    SGATE_RETURN_IF_ERROR(publisher_.Publish(LoadPolicy()));
-    const rules::Settings& settings = publisher_.Live()->policy().settings;
-    SGATE_RETURN_IF_ERROR(forwarding_.Start(
-        {.pairs = options_.pairs, .mbufs = options_.mbufs,
-         .mbuf_size = options_.mbuf_size,
-         .rss = !options_.no_rss, .max_flows = settings.max_flows},
-        publisher_.tables(), g_stop));
+    if (options_.fleet()) {
+      StartFleet();
+    } else {
+      SGATE_RETURN_IF_ERROR(publisher_.Publish(LoadPolicy()));
+    }
+    // The flow table is sized once, by the first policy (a fleet node
+    // without one: --max-flows, or the settings' default).
+    const uint32_t max_flows =
+        publisher_.Live() != nullptr
+            ? publisher_.Live()->policy().settings.max_flows
+        : options_.max_flows != 0 ? options_.max_flows
+                                  : rules::Settings().max_flows;
+    if (!options_.dry_run) {
+      SGATE_RETURN_IF_ERROR(forwarding_.Start(
+          {.pairs = options_.pairs, .mbufs = options_.mbufs,
+           .mbuf_size = options_.mbuf_size,
+           .rss = !options_.no_rss, .max_flows = max_flows},
+          publisher_.tables(), g_stop));
+    }
     RegisterTelemetry();
     if (options_.watch) {
       SGATE_RETURN_IF_ERROR(watch_.Watch(options_.policy_path));
@@ -74,10 +92,21 @@ class Sgate final : public DataplaneView {
       SGATE_LOG(WARNING, "no control socket: %s\n",
                 std::string(s.message()).c_str());
     }
-    SGATE_LOG(INFO, "forwarding with %u worker(s), %u flows each, policy "
-                    "%s generation %u\n",
-              Forwarding::WorkerCount(), forwarding_.flows_per_worker(),
-              options_.policy_path.c_str(), publisher_.generation());
+    const std::string source =
+        options_.fleet()
+            ? absl::StrCat("from etcd (node ", options_.node, ", revision ",
+                           applied_revision_, ")")
+            : options_.policy_path;
+    if (options_.dry_run) {
+      SGATE_LOG(INFO, "dry run: compiling policies %s, forwarding nothing, "
+                      "generation %u\n",
+                source.c_str(), publisher_.generation());
+    } else {
+      SGATE_LOG(INFO, "forwarding with %u worker(s), %u flows each, policy "
+                      "%s generation %u\n",
+                Forwarding::WorkerCount(), forwarding_.flows_per_worker(),
+                source.c_str(), publisher_.generation());
+    }
     return absl::OkStatus();
   }
 
@@ -88,6 +117,12 @@ class Sgate final : public DataplaneView {
       std::this_thread::sleep_for(std::chrono::milliseconds(20));
       if (g_reload.exchange(false) || watch_.Changed()) {
         (void)Reload();  // logged either way
+      }
+      if (agent_ != nullptr) {
+        if (std::optional<FleetAgent::Snapshot> snapshot =
+                agent_->TakeSnapshot()) {
+          Apply(*std::move(snapshot));
+        }
       }
       control_.Poll([this](absl::string_view request) {
         return ServeRequest(*this, request);
@@ -105,21 +140,28 @@ class Sgate final : public DataplaneView {
   // memory is freed when the Sgate is destroyed.
   void Stop() {
     g_stop = true;
+    if (agent_ != nullptr) agent_->Stop();  // the node leaves the list
     forwarding_.Stop();
     PrintStats();
   }
 
   // DataplaneView.
   uint32_t generation() const override { return publisher_.generation(); }
+  // Before a fleet node's first policy there is no table: an empty policy,
+  // and nothing is explained or admitted.
   const rules::Policy& policy() const override {
-    return publisher_.Live()->policy();
+    static const rules::Policy kNone;
+    return publisher_.Live() ? publisher_.Live()->policy() : kNone;
   }
   dataplane::Explanation Explain(
       const rules::PacketKey& packet) const override {
-    return publisher_.Live()->Explain(packet);
+    return publisher_.Live() ? publisher_.Live()->Explain(packet)
+                             : dataplane::Explanation{};
   }
   uint64_t Admitted(uint32_t rule_id) const override {
-    return publisher_.Live()->rule_counters().Admitted(rule_id);
+    return publisher_.Live()
+               ? publisher_.Live()->rule_counters().Admitted(rule_id)
+               : 0;
   }
   StatsSnapshot Stats() const override {
     StatsSnapshot s;
@@ -129,7 +171,17 @@ class Sgate final : public DataplaneView {
     forwarding_.AddTo(s);
     return s;
   }
-  absl::Status Reload() override { return publisher_.Publish(LoadPolicy()); }
+  absl::Status Reload() override {
+    if (options_.fleet()) {
+      absl::Status refused = absl::FailedPreconditionError(
+          "this sgate takes its policy from etcd (--etcd): change it with "
+          "`sgatectl fleet push`");
+      SGATE_LOG(WARNING, "reload: %s\n",
+                std::string(refused.message()).c_str());
+      return refused;
+    }
+    return publisher_.Publish(LoadPolicy());
+  }
   uint32_t FlowClock() const override {
     return static_cast<uint32_t>(rte_get_tsc_cycles() / rte_get_tsc_hz());
   }
@@ -153,6 +205,126 @@ class Sgate final : public DataplaneView {
     load.aws_json_path = options_.aws_json_path;
     return rules::LoadPolicyFile(options_.policy_path, load);
   }
+  // A fleet node's start: the cache (if any) seeds the agent; the node
+  // waits a little for etcd, then enforces etcd's policy, or the cached
+  // one, or nothing (every packet dropped under no_policy) until a policy
+  // arrives. Never fatal: etcd may come later.
+  void StartFleet() {
+    agent_ = std::make_unique<FleetAgent>(FleetAgent::Options{
+        .etcd = options_.etcd, .node = options_.node});
+    std::optional<rules::Policy> cached;
+    int64_t cached_revision = 0;
+    if (!options_.cache_path.empty()) {
+      absl::StatusOr<FleetCache> cache = ReadFleetCache(options_.cache_path);
+      if (cache.ok() && cache->prefix != options_.etcd.prefix) {
+        cache = absl::FailedPreconditionError(absl::StrCat(
+            options_.cache_path, " holds prefix ", cache->prefix, ", not ",
+            options_.etcd.prefix));
+      }
+      if (cache.ok()) {
+        absl::StatusOr<rules::Policy> policy = agent_->Resume(*cache);
+        if (policy.ok()) {
+          cached = *std::move(policy);
+          cached_revision = cache->revision;
+        } else {
+          cache = policy.status();
+        }
+      }
+      if (!cache.ok() && cache.status().code() != absl::StatusCode::kNotFound) {
+        SGATE_LOG(WARNING, "fleet: the cache is not used: %s\n",
+                  std::string(cache.status().message()).c_str());
+      }
+    }
+    agent_->Start();
+    const bool caught_up = agent_->WaitForFirstContact(kFirstContactWait);
+    if (std::optional<FleetAgent::Snapshot> snapshot = agent_->TakeSnapshot()) {
+      Apply(*std::move(snapshot));
+    }
+    if (publisher_.Live() == nullptr && cached) {
+      if (publisher_.Publish(*std::move(cached)).ok()) {
+        applied_revision_ = cached_revision;
+        source_ = caught_up ? "etcd" : "cache";
+        SGATE_LOG(WARNING, "fleet: enforcing revision %lld from the cache %s "
+                           "(%s)\n",
+                  static_cast<long long>(cached_revision),
+                  options_.cache_path.c_str(),
+                  caught_up ? "the newest in etcd"
+                            : "etcd cannot be reached yet");
+      }
+    }
+    if (publisher_.Live() == nullptr) {
+      SGATE_LOG(WARNING, "fleet: no policy yet: every packet is dropped "
+                         "(no_policy) until one arrives from etcd\n");
+    }
+    Report();
+  }
+
+  // A committed revision from etcd: published like any policy; a bad one
+  // changes nothing and is reported with its errors.
+  void Apply(FleetAgent::Snapshot snapshot) {
+    absl::Status applied = publisher_.Publish(std::move(snapshot.policy));
+    if (applied.ok()) {
+      applied_revision_ = snapshot.revision;
+      source_ = "etcd";
+      rejected_revision_ = 0;
+      errors_.clear();
+      SGATE_LOG(INFO, "fleet: revision %lld live as generation %u\n",
+                static_cast<long long>(applied_revision_),
+                publisher_.generation());
+      if (!options_.cache_path.empty()) {
+        absl::Status cached = WriteFleetCache(
+            options_.cache_path, {.prefix = options_.etcd.prefix,
+                                  .revision = snapshot.revision,
+                                  .objects = std::move(snapshot.objects)});
+        if (!cached.ok()) {
+          SGATE_LOG(WARNING, "fleet: %s\n",
+                    std::string(cached.message()).c_str());
+        }
+      }
+    } else {
+      rejected_revision_ = snapshot.revision;
+      errors_ = absl::StrSplit(applied.message(), '\n', absl::SkipEmpty());
+      SGATE_LOG(ERR, "fleet: revision %lld rejected, keeping revision %lld "
+                     "(generation %u):\n%s\n",
+                static_cast<long long>(snapshot.revision),
+                static_cast<long long>(applied_revision_),
+                publisher_.generation(),
+                std::string(applied.message()).c_str());
+    }
+    Report();
+  }
+
+  // The node's state, for P/nodes/NAME.
+  void Report() {
+    NodeStatus status;
+    status.node = options_.node;
+    const dataplane::LiveTable* live = publisher_.Live();
+    status.state = live == nullptr            ? NodeStatus::State::kNoPolicy
+                   : rejected_revision_ != 0 ? NodeStatus::State::kRejected
+                                             : NodeStatus::State::kOk;
+    status.revision = applied_revision_;
+    status.generation = publisher_.generation();
+    status.source = live == nullptr ? "none" : source_;
+    status.rejected_revision = rejected_revision_;
+    status.error_count = errors_.size();
+    status.errors.assign(
+        errors_.begin(),
+        errors_.begin() + std::min(errors_.size(), NodeStatus::kMaxErrors));
+    if (live != nullptr) {
+      for (const auto& [name, interface] : live->policy().interfaces) {
+        if (interface.EnforcedOn(options_.node)) {
+          status.interfaces.push_back(name);
+        }
+      }
+    }
+    status.interface_count = status.interfaces.size();
+    if (status.interface_count > NodeStatus::kMaxInterfaceNames) {
+      status.interfaces.clear();
+    }
+    status.sgate_version = SgateVersion();
+    agent_->Report(std::move(status));
+  }
+
   void PrintStats() const {
     std::printf("%s\n", StatsJson(Stats()).c_str());
     std::fflush(stdout);
@@ -163,6 +335,17 @@ class Sgate final : public DataplaneView {
   Forwarding forwarding_;  // after publisher_: its workers read the tables
   ControlServer control_;
   FileWatch watch_;  // with --watch
+
+  // A fleet node (--etcd): its agent and what it enforces.
+  // How long start-up waits for etcd before falling back to the cache: a
+  // live etcd answers in milliseconds; a 3 MB policy reads in well under
+  // a second.
+  static constexpr std::chrono::milliseconds kFirstContactWait{5000};
+  std::unique_ptr<FleetAgent> agent_;
+  int64_t applied_revision_ = 0;
+  std::string source_ = "none";
+  int64_t rejected_revision_ = 0;  // the newest revision, if refused
+  std::vector<std::string> errors_;  // its errors
 };
 
 }  // namespace
