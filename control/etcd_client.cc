@@ -396,6 +396,15 @@ absl::Status EtcdClient::LeaseRevoke(int64_t id) {
   return Post("/v3/lease/revoke", j.str()).status();
 }
 
+absl::Status EtcdClient::Compact(int64_t revision) {
+  JsonWriter j;
+  j.BeginObject();
+  j.Field("revision", revision);
+  j.Field("physical", true);
+  j.EndObject();
+  return Post("/v3/kv/compaction", j.str()).status();
+}
+
 void EtcdClient::Interrupt() {
   interrupted_ = true;
   if (connection_->multi != nullptr) curl_multi_wakeup(connection_->multi);

@@ -132,6 +132,9 @@ class EtcdClient {
   // Renews the lease; its remaining TTL, 0 when it has expired.
   absl::StatusOr<int64_t> LeaseKeepAlive(int64_t id);
   absl::Status LeaseRevoke(int64_t id);
+  // Drops the history before `revision` (operators and tests; sgate itself
+  // never compacts).
+  absl::Status Compact(int64_t revision);
 
   // Watches [key, range_end) from `start_revision` and calls `on_response`
   // for every response, in order, until it returns false (OK), the watch
