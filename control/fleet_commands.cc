@@ -207,7 +207,12 @@ void PrintStatusJson(const FleetState& state, std::ostream& out) {
     for (const std::string& e : s.errors) j.String(e);
     j.EndArray();
     j.Field("interface_count", s.interface_count);
+    j.Key("interfaces");
+    j.BeginArray();
+    for (const std::string& name : s.interfaces) j.String(name);
+    j.EndArray();
     j.Field("sgate_version", s.sgate_version);
+    j.Field("apply_ms", s.apply_ms);
     j.Field("updated", Rfc3339(s.updated));
     j.Field("age_seconds", now - s.updated);
     j.EndObject();

@@ -47,6 +47,7 @@ std::string NodeStatusJson(const NodeStatus& s) {
   }
   j.EndArray();
   j.Field("sgate_version", s.sgate_version);
+  j.Field("apply_ms", s.apply_ms);
   j.Field("updated", Rfc3339(s.updated));
   j.EndObject();
   return j.str();
@@ -102,6 +103,7 @@ absl::StatusOr<NodeStatus> ParseNodeStatus(absl::string_view json) {
   s.interface_count = static_cast<size_t>(number("interface_count"));
   s.interfaces = list("interfaces");
   s.sgate_version = text("sgate_version");
+  s.apply_ms = number("apply_ms");
   s.updated = ParseRfc3339(text("updated"));
   return s;
 }

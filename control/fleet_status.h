@@ -35,6 +35,9 @@ struct NodeStatus {
   size_t interface_count = 0;
   std::vector<std::string> interfaces;
   std::string sgate_version;
+  // How long the last revision took to apply: assembly is the agent's,
+  // this is the control loop's compile and RCU publish.
+  int64_t apply_ms = 0;
   int64_t updated = 0;  // seconds since the epoch (RFC 3339 in the JSON)
 
   // At most this many errors and interface names are written: the status

@@ -262,7 +262,11 @@ class Sgate final : public DataplaneView {
   // A committed revision from etcd: published like any policy; a bad one
   // changes nothing and is reported with its errors.
   void Apply(FleetAgent::Snapshot snapshot) {
+    const auto start = std::chrono::steady_clock::now();
     absl::Status applied = publisher_.Publish(std::move(snapshot.policy));
+    apply_ms_ = std::chrono::duration_cast<std::chrono::milliseconds>(
+                    std::chrono::steady_clock::now() - start)
+                    .count();
     if (applied.ok()) {
       applied_revision_ = snapshot.revision;
       source_ = "etcd";
@@ -322,6 +326,7 @@ class Sgate final : public DataplaneView {
       status.interfaces.clear();
     }
     status.sgate_version = SgateVersion();
+    status.apply_ms = apply_ms_;
     agent_->Report(std::move(status));
   }
 
@@ -345,6 +350,7 @@ class Sgate final : public DataplaneView {
   int64_t applied_revision_ = 0;
   std::string source_ = "none";
   int64_t rejected_revision_ = 0;  // the newest revision, if refused
+  int64_t apply_ms_ = 0;
   std::vector<std::string> errors_;  // its errors
 };
 
