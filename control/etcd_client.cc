@@ -231,9 +231,31 @@ void SetCommonOptions(CURL* curl, const EtcdOptions& o, const std::string& url,
   if (!o.key.empty()) curl_easy_setopt(curl, CURLOPT_SSLKEY, o.key.c_str());
 }
 
-// curl's own words, or its error buffer's more precise ones.
-std::string CurlError(CURLcode code, const char* buffer) {
-  return buffer[0] != '\0' ? std::string(buffer) : curl_easy_strerror(code);
+// curl's own words, or its error buffer's more precise ones, and what a
+// TLS failure most likely means.
+std::string CurlError(CURLcode code, const char* buffer, bool tls) {
+  std::string error =
+      buffer[0] != '\0' ? std::string(buffer) : curl_easy_strerror(code);
+  if (!tls) return error;
+  if (code == CURLE_PEER_FAILED_VERIFICATION) {
+    error += " (etcd's certificate is not signed by --etcd-cacert, or does "
+             "not name this host)";
+  } else if (absl::StrContains(error, "alert bad certificate") ||
+             absl::StrContains(error, "alert certificate required") ||
+             absl::StrContains(error, "alert handshake failure")) {
+    error += " (etcd refused the client certificate: --etcd-cert and "
+             "--etcd-key must be signed by a CA etcd trusts)";
+  } else if (code == CURLE_SSL_CERTPROBLEM || code == CURLE_SSL_CACERT_BADFILE) {
+    error += " (check the --etcd-cert/--etcd-key/--etcd-cacert files)";
+  } else if (code == CURLE_SEND_ERROR || code == CURLE_RECV_ERROR ||
+             code == CURLE_GOT_NOTHING || code == CURLE_SSL_CONNECT_ERROR) {
+    // Under TLS 1.3 a refused client certificate often shows only as a
+    // connection closed after the handshake.
+    error += " (etcd closed the TLS connection: if it requires client "
+             "certificates, --etcd-cert and --etcd-key must be signed by a "
+             "CA it trusts)";
+  }
+  return error;
 }
 
 // A request that reached etcd: its body, or etcd's refusal.
@@ -257,6 +279,7 @@ absl::StatusOr<std::string> EtcdClient::Post(const std::string& path,
   for (size_t attempt = 0; attempt < options_.endpoints.size(); ++attempt) {
     size_t index = (endpoint_ + attempt) % options_.endpoints.size();
     const std::string url = options_.endpoints[index] + path;
+    const bool tls = absl::StartsWith(url, "https://");
     curl_slist* headers =
         curl_slist_append(nullptr, "Content-Type: application/json");
     char error_buffer[CURL_ERROR_SIZE] = {};
@@ -275,7 +298,7 @@ absl::StatusOr<std::string> EtcdClient::Post(const std::string& path,
       return Answer(http_status, std::move(reply));
     }
     failures.push_back(absl::StrCat(options_.endpoints[index], ": ",
-                                    CurlError(code, error_buffer)));
+                                    CurlError(code, error_buffer, tls)));
   }
   return absl::UnavailableError(absl::StrCat(
       "cannot reach etcd: ", absl::StrJoin(failures, "; ")));
@@ -502,6 +525,7 @@ absl::Status EtcdClient::Watch(
     if (interrupted_) return absl::CancelledError("interrupted");
     size_t index = (endpoint_ + attempt) % options_.endpoints.size();
     const std::string url = options_.endpoints[index] + "/v3/watch";
+    const bool tls = absl::StartsWith(url, "https://");
     CURL* curl = curl_easy_init();
     if (curl == nullptr) return absl::ResourceExhaustedError("curl_easy_init failed");
     curl_slist* headers =
@@ -540,10 +564,10 @@ absl::Status EtcdClient::Watch(
       }
       return absl::UnavailableError(absl::StrCat(
           "the watch stream from ", options_.endpoints[index], " ended: ",
-          code == CURLE_OK ? "closed by etcd" : CurlError(code, error_buffer)));
+          code == CURLE_OK ? "closed by etcd" : CurlError(code, error_buffer, tls)));
     }
     failures.push_back(absl::StrCat(options_.endpoints[index], ": ",
-                                    CurlError(code, error_buffer)));
+                                    CurlError(code, error_buffer, tls)));
   }
   return absl::UnavailableError(absl::StrCat(
       "cannot reach etcd: ", absl::StrJoin(failures, "; ")));
