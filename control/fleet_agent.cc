@@ -1,6 +1,9 @@
 #include "control/fleet_agent.h"
 
+#include <unistd.h>
+
 #include <algorithm>
+#include <random>
 
 #include "absl/strings/str_cat.h"
 #include "control/log.h"
@@ -17,6 +20,16 @@ constexpr milliseconds kFirstBackoff{100};
 constexpr milliseconds kMaxBackoff{5000};
 // A failure that repeats is logged again at most this often.
 constexpr auto kRelogInterval = std::chrono::seconds(30);
+
+// `backoff` spread over [backoff/2, backoff*3/2): nodes that lost etcd
+// together do not all come back in the same millisecond.
+milliseconds Jittered(milliseconds backoff) {
+  thread_local std::minstd_rand random(
+      static_cast<uint32_t>(getpid()) ^
+      static_cast<uint32_t>(Clock::now().time_since_epoch().count()));
+  std::uniform_int_distribution<int64_t> spread(0, backoff.count());
+  return backoff / 2 + milliseconds(spread(random));
+}
 
 }  // namespace
 
@@ -121,7 +134,7 @@ void FleetAgent::WatchLoop() {
       last_logged = message;
       logged_at = Clock::now();
     }
-    if (!SleepUnlessStopped(backoff)) return;
+    if (!SleepUnlessStopped(Jittered(backoff))) return;
     backoff = std::min(backoff * 2, kMaxBackoff);
   }
 }
@@ -222,7 +235,7 @@ void FleetAgent::StatusLoop() {
                 std::string(status.message()).c_str());
       last_logged = std::string(status.message());
     }
-    bool go_on = SleepUnlessStopped(backoff);
+    bool go_on = SleepUnlessStopped(Jittered(backoff));
     backoff = std::min(backoff * 2, kMaxBackoff);
     return go_on;
   };

@@ -24,9 +24,9 @@ namespace sgate::control {
 // control loop's time:
 // - the watch thread reads the committed policy, then watches P/policy/
 //   and assembles a Snapshot at every commit; when etcd cannot be reached
-//   it retries with backoff (100 ms doubling to 5 s) and resumes the watch
-//   after the last revision it saw, or reads a fresh snapshot if that
-//   revision was compacted;
+//   it retries with backoff (100 ms doubling to 5 s, jittered ±50%) and
+//   resumes the watch after the last revision it saw, or reads a fresh
+//   snapshot if that revision was compacted;
 // - the status thread keeps a lease and writes the node's status under
 //   it whenever the control loop reports a change.
 // The control loop takes snapshots (TakeSnapshot), publishes them through
