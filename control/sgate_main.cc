@@ -5,7 +5,7 @@
 // loop (signals, reloads, control requests, stats); Forwarding runs a
 // worker on every other lcore; PolicyPublisher compiles and publishes the
 // rule tables they read; the command table (commands.h) answers sgatectl.
-// A fleet node's policies come from its FleetAgent (control/FLEET.md).
+// A fleet node's policies come from its FleetNode (control/FLEET.md).
 #include <rte_cycles.h>
 #include <rte_eal.h>
 #include <rte_errno.h>
@@ -23,14 +23,13 @@
 #include "control/control_socket.h"
 #include "control/dataplane_view.h"
 #include "control/file_watch.h"
-#include "control/fleet_agent.h"
+#include "control/fleet_node.h"
 #include "control/forwarding.h"
 #include "control/log.h"
 #include "control/policy_publisher.h"
 #include "control/sgate_options.h"
 #include "control/stats_snapshot.h"
 #include "control/telemetry.h"
-#include "absl/strings/str_split.h"
 #include "rules/policy_loader.h"
 #include "rules/status_macros.h"
 
@@ -65,7 +64,12 @@ class Sgate final : public DataplaneView {
       return absl::ResourceExhaustedError("cannot allocate the RCU state");
     }
     if (options_.fleet()) {
-      StartFleet();
+      fleet_ = std::make_unique<FleetNode>(
+          FleetNode::Options{.etcd = options_.etcd,
+                             .node = options_.node,
+                             .cache_path = options_.cache_path},
+          publisher_);
+      fleet_->Start();
     } else {
       SGATE_RETURN_IF_ERROR(publisher_.Publish(LoadPolicy()));
     }
@@ -95,7 +99,7 @@ class Sgate final : public DataplaneView {
     const std::string source =
         options_.fleet()
             ? absl::StrCat("from etcd (node ", options_.node, ", revision ",
-                           applied_revision_, ")")
+                           fleet_->applied_revision(), ")")
             : options_.policy_path;
     if (options_.dry_run) {
       SGATE_LOG(INFO, "dry run: compiling policies %s, forwarding nothing, "
@@ -118,12 +122,7 @@ class Sgate final : public DataplaneView {
       if (g_reload.exchange(false) || watch_.Changed()) {
         (void)Reload();  // logged either way
       }
-      if (agent_ != nullptr) {
-        if (std::optional<FleetAgent::Snapshot> snapshot =
-                agent_->TakeSnapshot()) {
-          Apply(*std::move(snapshot));
-        }
-      }
+      if (fleet_ != nullptr) fleet_->Poll();
       control_.Poll([this](absl::string_view request) {
         return ServeRequest(*this, request);
       });
@@ -140,7 +139,7 @@ class Sgate final : public DataplaneView {
   // memory is freed when the Sgate is destroyed.
   void Stop() {
     g_stop = true;
-    if (agent_ != nullptr) agent_->Stop();  // the node leaves the list
+    if (fleet_ != nullptr) fleet_->Stop();  // the node leaves the list
     forwarding_.Stop();
     PrintStats();
   }
@@ -205,131 +204,6 @@ class Sgate final : public DataplaneView {
     load.aws_json_path = options_.aws_json_path;
     return rules::LoadPolicyFile(options_.policy_path, load);
   }
-  // A fleet node's start: the cache (if any) seeds the agent; the node
-  // waits a little for etcd, then enforces etcd's policy, or the cached
-  // one, or nothing (every packet dropped under no_policy) until a policy
-  // arrives. Never fatal: etcd may come later.
-  void StartFleet() {
-    agent_ = std::make_unique<FleetAgent>(FleetAgent::Options{
-        .etcd = options_.etcd, .node = options_.node});
-    std::optional<rules::Policy> cached;
-    int64_t cached_revision = 0;
-    if (!options_.cache_path.empty()) {
-      absl::StatusOr<FleetCache> cache = ReadFleetCache(options_.cache_path);
-      if (cache.ok() && cache->prefix != options_.etcd.prefix) {
-        cache = absl::FailedPreconditionError(absl::StrCat(
-            options_.cache_path, " holds prefix ", cache->prefix, ", not ",
-            options_.etcd.prefix));
-      }
-      if (cache.ok()) {
-        absl::StatusOr<rules::Policy> policy = agent_->Resume(*cache);
-        if (policy.ok()) {
-          cached = *std::move(policy);
-          cached_revision = cache->revision;
-        } else {
-          cache = policy.status();
-        }
-      }
-      if (!cache.ok() && cache.status().code() != absl::StatusCode::kNotFound) {
-        SGATE_LOG(WARNING, "fleet: the cache is not used: %s\n",
-                  std::string(cache.status().message()).c_str());
-      }
-    }
-    agent_->Start();
-    const bool caught_up = agent_->WaitForFirstContact(kFirstContactWait);
-    if (std::optional<FleetAgent::Snapshot> snapshot = agent_->TakeSnapshot()) {
-      Apply(*std::move(snapshot));
-    }
-    if (publisher_.Live() == nullptr && cached) {
-      if (publisher_.Publish(*std::move(cached)).ok()) {
-        applied_revision_ = cached_revision;
-        source_ = caught_up ? "etcd" : "cache";
-        SGATE_LOG(WARNING, "fleet: enforcing revision %lld from the cache %s "
-                           "(%s)\n",
-                  static_cast<long long>(cached_revision),
-                  options_.cache_path.c_str(),
-                  caught_up ? "the newest in etcd"
-                            : "etcd cannot be reached yet");
-      }
-    }
-    if (publisher_.Live() == nullptr) {
-      SGATE_LOG(WARNING, "fleet: no policy yet: every packet is dropped "
-                         "(no_policy) until one arrives from etcd\n");
-    }
-    Report();
-  }
-
-  // A committed revision from etcd: published like any policy; a bad one
-  // changes nothing and is reported with its errors.
-  void Apply(FleetAgent::Snapshot snapshot) {
-    const auto start = std::chrono::steady_clock::now();
-    absl::Status applied = publisher_.Publish(std::move(snapshot.policy));
-    apply_ms_ = std::chrono::duration_cast<std::chrono::milliseconds>(
-                    std::chrono::steady_clock::now() - start)
-                    .count();
-    if (applied.ok()) {
-      applied_revision_ = snapshot.revision;
-      source_ = "etcd";
-      rejected_revision_ = 0;
-      errors_.clear();
-      SGATE_LOG(INFO, "fleet: revision %lld live as generation %u\n",
-                static_cast<long long>(applied_revision_),
-                publisher_.generation());
-      if (!options_.cache_path.empty()) {
-        absl::Status cached = WriteFleetCache(
-            options_.cache_path, {.prefix = options_.etcd.prefix,
-                                  .revision = snapshot.revision,
-                                  .objects = std::move(snapshot.objects)});
-        if (!cached.ok()) {
-          SGATE_LOG(WARNING, "fleet: %s\n",
-                    std::string(cached.message()).c_str());
-        }
-      }
-    } else {
-      rejected_revision_ = snapshot.revision;
-      errors_ = absl::StrSplit(applied.message(), '\n', absl::SkipEmpty());
-      SGATE_LOG(ERR, "fleet: revision %lld rejected, keeping revision %lld "
-                     "(generation %u):\n%s\n",
-                static_cast<long long>(snapshot.revision),
-                static_cast<long long>(applied_revision_),
-                publisher_.generation(),
-                std::string(applied.message()).c_str());
-    }
-    Report();
-  }
-
-  // The node's state, for P/nodes/NAME.
-  void Report() {
-    NodeStatus status;
-    status.node = options_.node;
-    const dataplane::LiveTable* live = publisher_.Live();
-    status.state = live == nullptr            ? NodeStatus::State::kNoPolicy
-                   : rejected_revision_ != 0 ? NodeStatus::State::kRejected
-                                             : NodeStatus::State::kOk;
-    status.revision = applied_revision_;
-    status.generation = publisher_.generation();
-    status.source = live == nullptr ? "none" : source_;
-    status.rejected_revision = rejected_revision_;
-    status.error_count = errors_.size();
-    status.errors.assign(
-        errors_.begin(),
-        errors_.begin() + std::min(errors_.size(), NodeStatus::kMaxErrors));
-    if (live != nullptr) {
-      for (const auto& [name, interface] : live->policy().interfaces) {
-        if (interface.EnforcedOn(options_.node)) {
-          status.interfaces.push_back(name);
-        }
-      }
-    }
-    status.interface_count = status.interfaces.size();
-    if (status.interface_count > NodeStatus::kMaxInterfaceNames) {
-      status.interfaces.clear();
-    }
-    status.sgate_version = SgateVersion();
-    status.apply_ms = apply_ms_;
-    agent_->Report(std::move(status));
-  }
-
   void PrintStats() const {
     std::printf("%s\n", StatsJson(Stats()).c_str());
     std::fflush(stdout);
@@ -341,17 +215,7 @@ class Sgate final : public DataplaneView {
   ControlServer control_;
   FileWatch watch_;  // with --watch
 
-  // A fleet node (--etcd): its agent and what it enforces.
-  // How long start-up waits for etcd before falling back to the cache: a
-  // live etcd answers in milliseconds; a 3 MB policy reads in well under
-  // a second.
-  static constexpr std::chrono::milliseconds kFirstContactWait{5000};
-  std::unique_ptr<FleetAgent> agent_;
-  int64_t applied_revision_ = 0;
-  std::string source_ = "none";
-  int64_t rejected_revision_ = 0;  // the newest revision, if refused
-  int64_t apply_ms_ = 0;
-  std::vector<std::string> errors_;  // its errors
+  std::unique_ptr<FleetNode> fleet_;  // with --etcd
 };
 
 }  // namespace
