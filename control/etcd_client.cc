@@ -85,8 +85,8 @@ absl::StatusOr<YAML::Node> ParseJson(absl::string_view text) {
 // etcd's refusal {"error": "...", "code": N}; gRPC codes are absl's.
 absl::Status ErrorOf(const YAML::Node& reply, absl::string_view fallback) {
   YAML::Node error = reply["error"];
-  std::string message = fallback.empty() ? "etcd refused the request"
-                                         : std::string(fallback);
+  std::string message =
+      fallback.empty() ? "etcd refused the request" : std::string(fallback);
   int64_t code = 0;
   if (IsScalar(error)) {
     message = absl::StrCat("etcd: ", error.Scalar());
@@ -98,7 +98,8 @@ absl::Status ErrorOf(const YAML::Node& reply, absl::string_view fallback) {
     code = Int64(error["grpc_code"]);
     if (code == 0) code = Int64(error["code"]);
   }
-  if (code <= 0 || code > 16) code = static_cast<int64_t>(absl::StatusCode::kUnknown);
+  if (code <= 0 || code > 16)
+    code = static_cast<int64_t>(absl::StatusCode::kUnknown);
   return absl::Status(static_cast<absl::StatusCode>(code), message);
 }
 
@@ -134,7 +135,8 @@ absl::StatusOr<bool> ParseEtcdOption(const std::vector<std::string>& args,
   }
   const std::string& value = args[++i];
   if (arg == "--etcd") {
-    for (absl::string_view url : absl::StrSplit(value, ',', absl::SkipEmpty())) {
+    for (absl::string_view url :
+         absl::StrSplit(value, ',', absl::SkipEmpty())) {
       if (!absl::StartsWith(url, "http://") &&
           !absl::StartsWith(url, "https://")) {
         return absl::InvalidArgumentError(absl::StrCat(
@@ -166,18 +168,18 @@ absl::Status ValidateEtcdOptions(const EtcdOptions& options) {
   if (options.endpoints.empty()) {
     return absl::InvalidArgumentError("--etcd URL is required");
   }
-  bool tls = !options.cacert.empty() || !options.cert.empty() ||
-             !options.key.empty();
+  bool tls =
+      !options.cacert.empty() || !options.cert.empty() || !options.key.empty();
   for (const std::string& url : options.endpoints) {
     if (tls && !absl::StartsWith(url, "https://")) {
       return absl::InvalidArgumentError(absl::StrCat(
           "--etcd-cacert/--etcd-cert/--etcd-key need https:// endpoints, "
-          "got ", url));
+          "got ",
+          url));
     }
   }
   if (options.cert.empty() != options.key.empty()) {
-    return absl::InvalidArgumentError(
-        "--etcd-cert and --etcd-key go together");
+    return absl::InvalidArgumentError("--etcd-cert and --etcd-key go together");
   }
   return absl::OkStatus();
 }
@@ -226,7 +228,8 @@ void SetCommonOptions(CURL* curl, const EtcdOptions& o, const std::string& url,
   curl_easy_setopt(curl, CURLOPT_TCP_KEEPINTVL, kKeepIntervalSeconds);
   // No proxy from the environment: etcd is reached directly.
   curl_easy_setopt(curl, CURLOPT_PROXY, "");
-  if (!o.cacert.empty()) curl_easy_setopt(curl, CURLOPT_CAINFO, o.cacert.c_str());
+  if (!o.cacert.empty())
+    curl_easy_setopt(curl, CURLOPT_CAINFO, o.cacert.c_str());
   if (!o.cert.empty()) curl_easy_setopt(curl, CURLOPT_SSLCERT, o.cert.c_str());
   if (!o.key.empty()) curl_easy_setopt(curl, CURLOPT_SSLKEY, o.key.c_str());
 }
@@ -238,22 +241,26 @@ std::string CurlError(CURLcode code, const char* buffer, bool tls) {
       buffer[0] != '\0' ? std::string(buffer) : curl_easy_strerror(code);
   if (!tls) return error;
   if (code == CURLE_PEER_FAILED_VERIFICATION) {
-    error += " (etcd's certificate is not signed by --etcd-cacert, or does "
-             "not name this host)";
+    error +=
+        " (etcd's certificate is not signed by --etcd-cacert, or does "
+        "not name this host)";
   } else if (absl::StrContains(error, "alert bad certificate") ||
              absl::StrContains(error, "alert certificate required") ||
              absl::StrContains(error, "alert handshake failure")) {
-    error += " (etcd refused the client certificate: --etcd-cert and "
-             "--etcd-key must be signed by a CA etcd trusts)";
-  } else if (code == CURLE_SSL_CERTPROBLEM || code == CURLE_SSL_CACERT_BADFILE) {
+    error +=
+        " (etcd refused the client certificate: --etcd-cert and "
+        "--etcd-key must be signed by a CA etcd trusts)";
+  } else if (code == CURLE_SSL_CERTPROBLEM ||
+             code == CURLE_SSL_CACERT_BADFILE) {
     error += " (check the --etcd-cert/--etcd-key/--etcd-cacert files)";
   } else if (code == CURLE_SEND_ERROR || code == CURLE_RECV_ERROR ||
              code == CURLE_GOT_NOTHING || code == CURLE_SSL_CONNECT_ERROR) {
     // Under TLS 1.3 a refused client certificate often shows only as a
     // connection closed after the handshake.
-    error += " (etcd closed the TLS connection: if it requires client "
-             "certificates, --etcd-cert and --etcd-key must be signed by a "
-             "CA it trusts)";
+    error +=
+        " (etcd closed the TLS connection: if it requires client "
+        "certificates, --etcd-cert and --etcd-key must be signed by a "
+        "CA it trusts)";
   }
   return error;
 }
@@ -274,7 +281,8 @@ absl::StatusOr<std::string> Answer(long http_status, std::string body) {
 absl::StatusOr<std::string> EtcdClient::Post(const std::string& path,
                                              const std::string& body) {
   CURL* curl = connection_->request;
-  if (curl == nullptr) return absl::ResourceExhaustedError("curl_easy_init failed");
+  if (curl == nullptr)
+    return absl::ResourceExhaustedError("curl_easy_init failed");
   std::vector<std::string> failures;
   for (size_t attempt = 0; attempt < options_.endpoints.size(); ++attempt) {
     size_t index = (endpoint_ + attempt) % options_.endpoints.size();
@@ -300,8 +308,8 @@ absl::StatusOr<std::string> EtcdClient::Post(const std::string& path,
     failures.push_back(absl::StrCat(options_.endpoints[index], ": ",
                                     CurlError(code, error_buffer, tls)));
   }
-  return absl::UnavailableError(absl::StrCat(
-      "cannot reach etcd: ", absl::StrJoin(failures, "; ")));
+  return absl::UnavailableError(
+      absl::StrCat("cannot reach etcd: ", absl::StrJoin(failures, "; ")));
 }
 
 absl::StatusOr<EtcdRange> EtcdClient::Range(const std::string& key,
@@ -481,8 +489,7 @@ struct WatchStream {
         events.IsDefined() && events.IsSequence()) {
       for (const YAML::Node& e : events) {
         EtcdWatchResponse::Event event;
-        event.deleted =
-            IsScalar(e["type"]) && e["type"].Scalar() == "DELETE";
+        event.deleted = IsScalar(e["type"]) && e["type"].Scalar() == "DELETE";
         event.kv = KeyValueOf(e["kv"]);
         response.events.push_back(std::move(event));
       }
@@ -508,7 +515,8 @@ absl::Status EtcdClient::Watch(
     int64_t start_revision,
     const std::function<bool(const EtcdWatchResponse&)>& on_response) {
   CURLM* multi = connection_->multi;
-  if (multi == nullptr) return absl::ResourceExhaustedError("curl_multi_init failed");
+  if (multi == nullptr)
+    return absl::ResourceExhaustedError("curl_multi_init failed");
   JsonWriter j;
   j.BeginObject();
   j.Key("create_request");
@@ -527,7 +535,8 @@ absl::Status EtcdClient::Watch(
     const std::string url = options_.endpoints[index] + "/v3/watch";
     const bool tls = absl::StartsWith(url, "https://");
     CURL* curl = curl_easy_init();
-    if (curl == nullptr) return absl::ResourceExhaustedError("curl_easy_init failed");
+    if (curl == nullptr)
+      return absl::ResourceExhaustedError("curl_easy_init failed");
     curl_slist* headers =
         curl_slist_append(nullptr, "Content-Type: application/json");
     char error_buffer[CURL_ERROR_SIZE] = {};
@@ -564,13 +573,14 @@ absl::Status EtcdClient::Watch(
       }
       return absl::UnavailableError(absl::StrCat(
           "the watch stream from ", options_.endpoints[index], " ended: ",
-          code == CURLE_OK ? "closed by etcd" : CurlError(code, error_buffer, tls)));
+          code == CURLE_OK ? "closed by etcd"
+                           : CurlError(code, error_buffer, tls)));
     }
     failures.push_back(absl::StrCat(options_.endpoints[index], ": ",
                                     CurlError(code, error_buffer, tls)));
   }
-  return absl::UnavailableError(absl::StrCat(
-      "cannot reach etcd: ", absl::StrJoin(failures, "; ")));
+  return absl::UnavailableError(
+      absl::StrCat("cannot reach etcd: ", absl::StrJoin(failures, "; ")));
 }
 
 }  // namespace sgate::control

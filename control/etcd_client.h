@@ -71,8 +71,8 @@ struct EtcdTxn {
   std::vector<Operation> operations;
 
   void CompareModRevision(std::string key, int64_t revision) {
-    compares.push_back({Compare::Target::kModRevision, std::move(key),
-                        revision, ""});
+    compares.push_back(
+        {Compare::Target::kModRevision, std::move(key), revision, ""});
   }
   void Put(std::string key, std::string value, int64_t lease = 0) {
     operations.push_back({false, std::move(key), std::move(value), lease});

@@ -147,7 +147,8 @@ absl::Status FleetAgent::Follow() {
   // A fresh read when there is nothing to resume from, or when etcd's
   // newest commit is older than ours (the store was rebuilt).
   if (!have_objects_ || newest_commit_ < posted_revision_) {
-    absl::StatusOr<int64_t> read = ReadCommittedPolicy(watch_etcd_, 0, objects_);
+    absl::StatusOr<int64_t> read =
+        ReadCommittedPolicy(watch_etcd_, 0, objects_);
     if (!read.ok()) return read.status();
     have_objects_ = true;
     watched_ = *read;
@@ -160,21 +161,23 @@ absl::Status FleetAgent::Follow() {
 
   const std::string prefix = layout_.PolicyPrefix();
   bool compacted = false;
-  absl::Status watched = watch_etcd_.Watch(
-      prefix, PrefixRangeEnd(prefix), watched_ + 1,
-      [&](const EtcdWatchResponse& response) {
-        if (response.canceled) {
-          compacted = response.compact_revision > 0;
-          return false;
-        }
-        ApplyEvents(response);
-        if (posted_revision_ >= newest_commit_) SetContact(Contact::kCaughtUp);
-        std::lock_guard<std::mutex> lock(mutex_);
-        return !stop_;
-      });
+  absl::Status watched =
+      watch_etcd_.Watch(prefix, PrefixRangeEnd(prefix), watched_ + 1,
+                        [&](const EtcdWatchResponse& response) {
+                          if (response.canceled) {
+                            compacted = response.compact_revision > 0;
+                            return false;
+                          }
+                          ApplyEvents(response);
+                          if (posted_revision_ >= newest_commit_)
+                            SetContact(Contact::kCaughtUp);
+                          std::lock_guard<std::mutex> lock(mutex_);
+                          return !stop_;
+                        });
   if (compacted) {
-    SGATE_LOG(INFO, "fleet: revision %lld is compacted; reading the policy "
-                    "afresh\n",
+    SGATE_LOG(INFO,
+              "fleet: revision %lld is compacted; reading the policy "
+              "afresh\n",
               static_cast<long long>(watched_ + 1));
     have_objects_ = false;
     return absl::OkStatus();

@@ -94,10 +94,10 @@ class FleetAgent {
   // Watch thread only (Resume before it starts).
   EtcdClient watch_etcd_;
   FleetObjects objects_;
-  bool have_objects_ = false;   // objects_ stand at watched_
-  int64_t watched_ = 0;         // the last revision objects_ reflect
-  int64_t posted_revision_ = 0; // the commit of the last Snapshot posted
-  int64_t newest_commit_ = 0;   // etcd's newest commit when it last answered
+  bool have_objects_ = false;    // objects_ stand at watched_
+  int64_t watched_ = 0;          // the last revision objects_ reflect
+  int64_t posted_revision_ = 0;  // the commit of the last Snapshot posted
+  int64_t newest_commit_ = 0;    // etcd's newest commit when it last answered
 
   std::mutex mutex_;
   std::condition_variable changed_;

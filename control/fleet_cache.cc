@@ -37,8 +37,8 @@ absl::Status WriteFleetCache(const std::string& path, const FleetCache& cache) {
   const std::string text = j.str() + "\n";
 
   const std::string temporary = absl::StrCat(path, ".tmp.", getpid());
-  int fd = open(temporary.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
-                0600);
+  int fd =
+      open(temporary.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
   if (fd < 0) return Errno("cannot create", temporary);
   // O_CREAT's mode does not apply to a file left by an earlier crash.
   fchmod(fd, 0600);
@@ -81,10 +81,9 @@ absl::StatusOr<FleetCache> ReadFleetCache(const std::string& path) {
   try {
     root = YAML::Load(text.str());
   } catch (const YAML::Exception& e) {
-    return absl::DataLossError(absl::StrCat(path, ":", e.mark.line + 1, ":",
-                                            e.mark.column + 1,
-                                            ": the cache is not JSON: ",
-                                            e.msg));
+    return absl::DataLossError(
+        absl::StrCat(path, ":", e.mark.line + 1, ":", e.mark.column + 1,
+                     ": the cache is not JSON: ", e.msg));
   }
   FleetCache cache;
   const YAML::Node objects = root["objects"];
@@ -97,7 +96,8 @@ absl::StatusOr<FleetCache> ReadFleetCache(const std::string& path) {
   try {
     cache.revision = std::stoll(root["revision"].Scalar());
   } catch (...) {
-    return absl::DataLossError(absl::StrCat(path, ": revision is not a number"));
+    return absl::DataLossError(
+        absl::StrCat(path, ": revision is not a number"));
   }
   for (const auto& entry : objects) {
     if (!entry.first.IsScalar() || !entry.second.IsScalar()) {

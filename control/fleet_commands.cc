@@ -71,12 +71,12 @@ bool ParseFleetOptions(const std::vector<std::string>& args,
     } else if (arg == "--timeout") {
       if (!absl::SimpleAtod(value, &options.timeout_seconds) ||
           options.timeout_seconds <= 0) {
-        return Fail(err, absl::StrCat("--timeout expects seconds, got '",
-                                      value, "'"));
+        return Fail(
+            err, absl::StrCat("--timeout expects seconds, got '", value, "'"));
       }
     } else if (!absl::SimpleAtoi(value, &number) || number < 0) {
-      return Fail(err, absl::StrCat(arg, " expects a revision, got '", value,
-                                    "'"));
+      return Fail(err,
+                  absl::StrCat(arg, " expects a revision, got '", value, "'"));
     } else {
       (arg == "--revision" ? options.revision : options.expect_revision) =
           number;
@@ -110,8 +110,8 @@ absl::StatusOr<FleetState> ReadFleetState(EtcdClient& etcd,
   absl::StatusOr<EtcdRange> commit = etcd.Range(layout.CommitKey(), "");
   if (!commit.ok()) return commit.status();
   if (!commit->kvs.empty()) state.revision = commit->kvs[0].mod_revision;
-  absl::StatusOr<EtcdRange> nodes = etcd.Range(
-      layout.NodesPrefix(), PrefixRangeEnd(layout.NodesPrefix()));
+  absl::StatusOr<EtcdRange> nodes =
+      etcd.Range(layout.NodesPrefix(), PrefixRangeEnd(layout.NodesPrefix()));
   if (!nodes.ok()) return nodes.status();
   for (const EtcdKeyValue& kv : nodes->kvs) {
     absl::StatusOr<NodeStatus> status = ParseNodeStatus(kv.value);
@@ -174,9 +174,9 @@ int Push(const FleetOptions& options, std::ostream& out, std::ostream& err) {
         << plan.unchanged << " objects)\n";
   } else {
     out << "revision " << pushed->revision << ": " << plan.puts.size()
-        << " written, " << plan.deletes.size() << " deleted, "
-        << plan.unchanged << " unchanged (" << pushed->bytes_written
-        << " bytes in " << pushed->transactions
+        << " written, " << plan.deletes.size() << " deleted, " << plan.unchanged
+        << " unchanged (" << pushed->bytes_written << " bytes in "
+        << pushed->transactions
         << (pushed->transactions == 1 ? " transaction" : " transactions")
         << ")\n";
   }
@@ -235,7 +235,8 @@ int Status(const FleetOptions& options, std::ostream& out, std::ostream& err) {
     return 0;
   }
   size_t lagging = 0;
-  for (const NodeStatus& s : state->nodes) lagging += s.revision < state->revision;
+  for (const NodeStatus& s : state->nodes)
+    lagging += s.revision < state->revision;
   out << "policy revision " << state->revision << " under " << layout.prefix()
       << ": " << state->nodes.size() << " live node(s), " << lagging
       << " lagging\n";
@@ -244,11 +245,12 @@ int Status(const FleetOptions& options, std::ostream& out, std::ostream& err) {
                          "age", "first error");
   const int64_t now = UnixNow();
   for (const NodeStatus& s : state->nodes) {
-    out << absl::StrFormat(
-        "%-20s %-9s %9d %4s %10d %10d %6s  %s\n", s.node, NodeStateName(s.state),
-        s.revision, s.revision < state->revision ? "LAG" : "", s.generation,
-        s.interface_count, Age(now - s.updated),
-        s.errors.empty() ? "" : s.errors[0]);
+    out << absl::StrFormat("%-20s %-9s %9d %4s %10d %10d %6s  %s\n", s.node,
+                           NodeStateName(s.state), s.revision,
+                           s.revision < state->revision ? "LAG" : "",
+                           s.generation, s.interface_count,
+                           Age(now - s.updated),
+                           s.errors.empty() ? "" : s.errors[0]);
   }
   for (const std::string& key : state->unreadable) {
     out << key << ": not a node status\n";
@@ -264,10 +266,9 @@ int Wait(const FleetOptions& options, std::ostream& out, std::ostream& err) {
   const int64_t want = *options.revision;
   EtcdClient etcd(options.etcd);
   FleetLayout layout(options.etcd.prefix);
-  const auto deadline =
-      std::chrono::steady_clock::now() +
-      std::chrono::milliseconds(
-          static_cast<int64_t>(options.timeout_seconds * 1000));
+  const auto deadline = std::chrono::steady_clock::now() +
+                        std::chrono::milliseconds(static_cast<int64_t>(
+                            options.timeout_seconds * 1000));
   absl::StatusOr<FleetState> state;
   while (true) {
     state = ReadFleetState(etcd, layout);
@@ -280,8 +281,8 @@ int Wait(const FleetOptions& options, std::ostream& out, std::ostream& err) {
         if (s.rejected_revision >= want) refused.push_back(&s);
       }
       if (behind.empty()) {
-        out << "all " << state->nodes.size() << " live node(s) enforce revision "
-            << want << " or later\n";
+        out << "all " << state->nodes.size()
+            << " live node(s) enforce revision " << want << " or later\n";
         return 0;
       }
       if (!refused.empty()) {

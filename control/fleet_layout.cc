@@ -3,8 +3,8 @@
 #include <ctime>
 
 #include "absl/strings/match.h"
-#include "absl/strings/strip.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/strip.h"
 #include "control/json_writer.h"
 #include "yaml-cpp/yaml.h"
 
@@ -40,8 +40,8 @@ FleetLayout::PolicyKey FleetLayout::ParsePolicyKey(
   } else {
     for (rules::PolicySection section : kNamedSections) {
       // A name is everything after the section: it may hold '/'.
-      if (absl::ConsumePrefix(&key, absl::StrCat(rules::SectionName(section),
-                                                 "/"))) {
+      if (absl::ConsumePrefix(&key,
+                              absl::StrCat(rules::SectionName(section), "/"))) {
         parsed.kind = PolicyKey::Kind::kObject;
         parsed.section = section;
         parsed.name = std::string(key);
@@ -87,14 +87,13 @@ void CheckCommitRecord(absl::string_view value, const std::string& key,
     return;
   }
   const YAML::Node version = record["version"];
-  if (version.IsDefined() &&
-      !(version.IsScalar() && version.Scalar() == "1")) {
+  if (version.IsDefined() && !(version.IsScalar() && version.Scalar() == "1")) {
     YAML::Mark mark = version.Mark();
-    diagnostics.Error({key, mark.line + 1, mark.column + 1},
-                      absl::StrCat("version: ",
-                                   version.IsScalar() ? version.Scalar()
-                                                      : "(not a number)",
-                                   " is not supported; expected 1"));
+    diagnostics.Error(
+        {key, mark.line + 1, mark.column + 1},
+        absl::StrCat("version: ",
+                     version.IsScalar() ? version.Scalar() : "(not a number)",
+                     " is not supported; expected 1"));
   }
 }
 

@@ -46,14 +46,15 @@ void FleetNode::Start() {
       publisher_.Publish(*std::move(cached)).ok()) {
     applied_revision_ = cached_revision;
     source_ = caught_up ? "etcd" : "cache";
-    SGATE_LOG(WARNING, "fleet: enforcing revision %lld from the cache %s (%s)\n",
-              static_cast<long long>(cached_revision),
-              options_.cache_path.c_str(),
-              caught_up ? "the newest in etcd" : "etcd cannot be reached yet");
+    SGATE_LOG(
+        WARNING, "fleet: enforcing revision %lld from the cache %s (%s)\n",
+        static_cast<long long>(cached_revision), options_.cache_path.c_str(),
+        caught_up ? "the newest in etcd" : "etcd cannot be reached yet");
   }
   if (publisher_.Live() == nullptr) {
-    SGATE_LOG(WARNING, "fleet: no policy yet: every packet is dropped "
-                       "(no_policy) until one arrives from etcd\n");
+    SGATE_LOG(WARNING,
+              "fleet: no policy yet: every packet is dropped "
+              "(no_policy) until one arrives from etcd\n");
   }
   Report();
 }
@@ -91,8 +92,9 @@ void FleetNode::Apply(FleetAgent::Snapshot snapshot) {
   } else {
     rejected_revision_ = snapshot.revision;
     errors_ = absl::StrSplit(applied.message(), '\n', absl::SkipEmpty());
-    SGATE_LOG(ERR, "fleet: revision %lld rejected, keeping revision %lld "
-                   "(generation %u):\n%s\n",
+    SGATE_LOG(ERR,
+              "fleet: revision %lld rejected, keeping revision %lld "
+              "(generation %u):\n%s\n",
               static_cast<long long>(snapshot.revision),
               static_cast<long long>(applied_revision_),
               publisher_.generation(), std::string(applied.message()).c_str());
@@ -104,7 +106,7 @@ void FleetNode::Report() {
   NodeStatus status;
   status.node = options_.node;
   const dataplane::LiveTable* live = publisher_.Live();
-  status.state = live == nullptr            ? NodeStatus::State::kNoPolicy
+  status.state = live == nullptr           ? NodeStatus::State::kNoPolicy
                  : rejected_revision_ != 0 ? NodeStatus::State::kRejected
                                            : NodeStatus::State::kOk;
   status.revision = applied_revision_;

@@ -56,7 +56,7 @@ class FleetNode {
   PolicyPublisher& publisher_;
   FleetAgent agent_;
   int64_t applied_revision_ = 0;
-  std::string source_ = "none";  // where the live policy came from
+  std::string source_ = "none";      // where the live policy came from
   int64_t rejected_revision_ = 0;    // the newest revision, if refused
   std::vector<std::string> errors_;  // its errors
   int64_t apply_ms_ = 0;             // the last Apply's compile + publish

@@ -121,8 +121,7 @@ absl::StatusOr<int64_t> ReadCommittedPolicy(EtcdClient& etcd, int64_t at,
   range = etcd.Range(prefix, end, commit);
   if (range.status().code() == absl::StatusCode::kOutOfRange) {
     return absl::UnavailableError(absl::StrCat(
-        "a push is being written under ", prefix,
-        " and revision ", commit,
+        "a push is being written under ", prefix, " and revision ", commit,
         " (its last commit) is compacted: waiting for the push to commit"));
   }
   if (!range.ok()) return range.status();

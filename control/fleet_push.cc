@@ -84,8 +84,7 @@ absl::StatusOr<PushResult> PushPolicy(EtcdClient& etcd,
                                       std::optional<int64_t> expect_revision,
                                       const PushLimits& limits) {
   const std::string prefix = layout.PolicyPrefix();
-  absl::StatusOr<EtcdRange> range =
-      etcd.Range(prefix, PrefixRangeEnd(prefix));
+  absl::StatusOr<EtcdRange> range = etcd.Range(prefix, PrefixRangeEnd(prefix));
   if (!range.ok()) return range.status();
   std::map<std::string, std::string> stored;
   int64_t commit_revision = 0;
@@ -110,8 +109,7 @@ absl::StatusOr<PushResult> PushPolicy(EtcdClient& etcd,
   }
   std::vector<std::vector<EtcdTxn::Operation>> batches =
       SplitPush(result.plan, limits);
-  const std::string push_id =
-      absl::StrCat(Rfc3339(UnixNow()), "/", getpid());
+  const std::string push_id = absl::StrCat(Rfc3339(UnixNow()), "/", getpid());
   int64_t staging_guard = staging_revision;
   for (size_t b = 0; b < batches.size(); ++b) {
     const bool last = b + 1 == batches.size();
@@ -122,14 +120,14 @@ absl::StatusOr<PushResult> PushPolicy(EtcdClient& etcd,
     txn.operations = std::move(batches[b]);
     if (last) {
       std::string record = CommitRecordJson(result.plan.objects);
-      result.bytes_written += static_cast<int64_t>(
-          layout.CommitKey().size() + record.size());
+      result.bytes_written +=
+          static_cast<int64_t>(layout.CommitKey().size() + record.size());
       txn.Put(layout.CommitKey(), std::move(record));
       if (staging_guard != 0) txn.Delete(layout.StagingKey());
     } else {
       std::string record = StagingRecordJson(push_id, b + 1);
-      result.bytes_written += static_cast<int64_t>(
-          layout.StagingKey().size() + record.size());
+      result.bytes_written +=
+          static_cast<int64_t>(layout.StagingKey().size() + record.size());
       txn.Put(layout.StagingKey(), std::move(record));
     }
     absl::StatusOr<EtcdTxnResult> written = etcd.Txn(txn);
@@ -145,7 +143,8 @@ absl::StatusOr<PushResult> PushPolicy(EtcdClient& etcd,
     if (!written->succeeded) {
       return absl::AbortedError(absl::StrCat(
           "the policy changed while pushing (another push or commit since "
-          "revision ", commit_revision,
+          "revision ",
+          commit_revision,
           "): nothing of this push was committed; push again"));
     }
     ++result.transactions;

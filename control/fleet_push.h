@@ -46,8 +46,8 @@ struct PushLimits {
 // The plan's operations in transaction-sized batches, in order; deletes
 // come last so that a push cut short has only added or changed objects.
 // An object bigger than max_bytes travels alone (etcd may still refuse it).
-std::vector<std::vector<EtcdTxn::Operation>> SplitPush(const PushPlan& plan,
-                                                       const PushLimits& limits);
+std::vector<std::vector<EtcdTxn::Operation>> SplitPush(
+    const PushPlan& plan, const PushLimits& limits);
 
 struct PushResult {
   int64_t revision = 0;  // the policy's revision after the push

@@ -9,9 +9,7 @@ namespace {
 // Plain when that reads back as the same text, quoted otherwise: yaml-cpp's
 // emitter quotes "null", "~", ": ", a leading space... (the loader reads
 // every scalar as text, so "yes" or "80" may stay plain).
-void EmitString(YAML::Emitter& out, const std::string& text) {
-  out << text;
-}
+void EmitString(YAML::Emitter& out, const std::string& text) { out << text; }
 
 void EmitCidrs(YAML::Emitter& out, const std::vector<Cidr>& cidrs) {
   out << YAML::Flow << YAML::BeginSeq;
@@ -47,8 +45,8 @@ void EmitSettings(YAML::Emitter& out, const Settings& s) {
   const Timeouts& t = s.timeouts;
   const Timeouts& dt = d.timeouts;
   const std::pair<const char*, uint32_t> timeouts[] = {
-      {"tcp_established", t.tcp_established != dt.tcp_established
-                              ? t.tcp_established : 0},
+      {"tcp_established",
+       t.tcp_established != dt.tcp_established ? t.tcp_established : 0},
       {"tcp_transitory",
        t.tcp_transitory != dt.tcp_transitory ? t.tcp_transitory : 0},
       {"udp", t.udp != dt.udp ? t.udp : 0},
@@ -171,28 +169,25 @@ std::string ObjectText(EmitBody emit) {
 std::vector<PolicyObjectYaml> WritePolicyObjects(const Policy& policy) {
   std::vector<PolicyObjectYaml> objects;
   objects.push_back(
-      {PolicySection::kSettings, "",
-       ObjectText([&](YAML::Emitter& out) {
+      {PolicySection::kSettings, "", ObjectText([&](YAML::Emitter& out) {
          EmitSettings(out, policy.settings);
        })});
   for (const auto& [name, list] : policy.prefix_lists) {
-    objects.push_back({PolicySection::kPrefixLists, name,
-                       ObjectText([&](YAML::Emitter& out) {
-                         EmitCidrs(out, list.cidrs);
-                       })});
+    objects.push_back(
+        {PolicySection::kPrefixLists, name,
+         ObjectText([&](YAML::Emitter& out) { EmitCidrs(out, list.cidrs); })});
   }
   for (const auto& [name, group] : policy.security_groups) {
     if (group.implicit) continue;
-    objects.push_back({PolicySection::kSecurityGroups, name,
-                       ObjectText([&](YAML::Emitter& out) {
-                         EmitGroup(out, group);
-                       })});
+    objects.push_back(
+        {PolicySection::kSecurityGroups, name,
+         ObjectText([&](YAML::Emitter& out) { EmitGroup(out, group); })});
   }
   for (const auto& [name, interface] : policy.interfaces) {
-    objects.push_back({PolicySection::kInterfaces, name,
-                       ObjectText([&](YAML::Emitter& out) {
-                         EmitInterface(out, interface);
-                       })});
+    objects.push_back(
+        {PolicySection::kInterfaces, name, ObjectText([&](YAML::Emitter& out) {
+           EmitInterface(out, interface);
+         })});
   }
   return objects;
 }
@@ -203,8 +198,7 @@ std::string WritePolicyYaml(const Policy& policy) {
   out << YAML::Key << "version" << YAML::Value << 1;
   out << YAML::Key << "settings" << YAML::Value;
   EmitSettings(out, policy.settings);
-  auto section = [&](const char* key, const auto& map, auto emit,
-                     auto skip) {
+  auto section = [&](const char* key, const auto& map, auto emit, auto skip) {
     bool any = false;
     for (const auto& [name, object] : map) any |= !skip(object);
     if (!any) return;
@@ -219,9 +213,10 @@ std::string WritePolicyYaml(const Policy& policy) {
     out << YAML::EndMap;
   };
   auto never = [](const auto&) { return false; };
-  section("prefix_lists", policy.prefix_lists,
-          [](YAML::Emitter& o, const PrefixList& l) { EmitCidrs(o, l.cidrs); },
-          never);
+  section(
+      "prefix_lists", policy.prefix_lists,
+      [](YAML::Emitter& o, const PrefixList& l) { EmitCidrs(o, l.cidrs); },
+      never);
   section("security_groups", policy.security_groups, EmitGroup,
           [](const SecurityGroup& g) { return g.implicit; });
   section("interfaces", policy.interfaces, EmitInterface, never);

@@ -228,8 +228,8 @@ TEST(FleetStatusTest, JsonRoundTripWithinItsCaps) {
 }
 
 TEST(FleetCacheTest, AtomicPrivateRoundTrip) {
-  const std::string dir = ::testing::TempDir() + "/fleet-cache-" +
-                          std::to_string(getpid());
+  const std::string dir =
+      ::testing::TempDir() + "/fleet-cache-" + std::to_string(getpid());
   std::filesystem::create_directories(dir);
   const std::string path = dir + "/cache.json";
   {
@@ -244,7 +244,7 @@ TEST(FleetCacheTest, AtomicPrivateRoundTrip) {
                                {"/sgate/policy/security_groups/sg \"q\"",
                                 "description: \"tab\\there\"\nä: \x01\n"}}};
   ASSERT_TRUE(WriteFleetCache(path, cache).ok());
-  struct stat st{};
+  struct stat st {};
   ASSERT_EQ(stat(path.c_str(), &st), 0);
   EXPECT_EQ(st.st_mode & 0777, 0600u);
   // Nothing left beside it.

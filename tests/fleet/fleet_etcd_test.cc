@@ -59,7 +59,9 @@ rules::Policy Policy(int port, int interfaces = 2) {
       "version: 1\n"
       "security_groups:\n"
       "  sg-web:\n"
-      "    ingress: [{protocol: tcp, ports: ", port, ", cidr: 0.0.0.0/0}]\n"
+      "    ingress: [{protocol: tcp, ports: ",
+      port,
+      ", cidr: 0.0.0.0/0}]\n"
       "  sg-db:\n"
       "    ingress: [{protocol: tcp, ports: 5432, security_group: sg-web}]\n"
       "interfaces:\n");
@@ -78,8 +80,7 @@ std::map<int64_t, std::vector<std::string>> History(EtcdClient& etcd,
                                                     int64_t from, int64_t to) {
   std::map<int64_t, std::vector<std::string>> history;
   absl::Status s = etcd.Watch(
-      prefix, PrefixRangeEnd(prefix), from,
-      [&](const EtcdWatchResponse& r) {
+      prefix, PrefixRangeEnd(prefix), from, [&](const EtcdWatchResponse& r) {
         for (const auto& e : r.events) {
           history[e.kv.mod_revision].push_back(
               absl::StrCat(e.deleted ? "DELETE " : "PUT ", e.kv.key));
@@ -225,8 +226,7 @@ TEST_F(FleetEtcdTest, APushWritesOnlyTheChangedObjectAndTheCommit) {
   ASSERT_TRUE(second.ok()) << second.status();
   EXPECT_EQ(second->plan.puts.size(), 1u);
   EXPECT_EQ(second->revision, first->revision + 1);
-  auto history =
-      History(etcd, "/push1/", second->revision, second->revision);
+  auto history = History(etcd, "/push1/", second->revision, second->revision);
   EXPECT_THAT(history[second->revision],
               ElementsAre("PUT /push1/policy/security_groups/sg-web",
                           "PUT /push1/policy/commit"));
@@ -289,9 +289,9 @@ TEST_F(FleetEtcdTest, ABigPushIsBatchedAndInvisibleUntilItCommits) {
       PushPolicy(etcd, layout, Policy(80, 40), std::nullopt);
   ASSERT_TRUE(next.ok()) << next.status();
   EXPECT_TRUE(next->changed);
-  EXPECT_THAT(next->plan.deletes, ElementsAre(layout.ObjectKey(
-                                      rules::PolicySection::kInterfaces,
-                                      "eni-x")));
+  EXPECT_THAT(next->plan.deletes,
+              ElementsAre(layout.ObjectKey(rules::PolicySection::kInterfaces,
+                                           "eni-x")));
   ASSERT_TRUE(ReadCommittedPolicy(etcd, 0, objects).ok());
   EXPECT_FALSE(objects.staging());
   EXPECT_EQ(objects.commit_revision(), next->revision);

@@ -12,8 +12,8 @@
 namespace sgate::rules {
 namespace {
 
-using ::testing::HasSubstr;
 using sgate::testing::PolicyDifference;
+using ::testing::HasSubstr;
 
 std::string SourceRoot() {
   const char* root = std::getenv("SGATE_SOURCE_ROOT");
@@ -53,8 +53,7 @@ TEST(PolicyWriterTest, EveryExampleRoundTrips) {
   for (const char* file : {"examples/demo.yaml", "examples/web-tier.yaml",
                            "examples/aws/equivalent.yaml"}) {
     SCOPED_TRACE(file);
-    absl::StatusOr<Policy> policy =
-        LoadPolicyFile(SourceRoot() + "/" + file);
+    absl::StatusOr<Policy> policy = LoadPolicyFile(SourceRoot() + "/" + file);
     ASSERT_TRUE(policy.ok()) << policy.status();
     ExpectRoundTrip(*policy);
   }
@@ -64,8 +63,8 @@ TEST(PolicyWriterTest, AwsJsonGroupsRoundTripAsYaml) {
   LoadOptions options;
   options.aws_json_path =
       SourceRoot() + "/examples/aws/describe-security-groups.json";
-  absl::StatusOr<Policy> policy = LoadPolicyFile(
-      SourceRoot() + "/examples/aws/interfaces.yaml", options);
+  absl::StatusOr<Policy> policy =
+      LoadPolicyFile(SourceRoot() + "/examples/aws/interfaces.yaml", options);
   ASSERT_TRUE(policy.ok()) << policy.status();
   ExpectRoundTrip(*policy);
 }
