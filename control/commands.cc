@@ -83,7 +83,8 @@ const std::vector<CommandSpec>& Commands() {
        "push: validate and compile FILE, then write the objects that changed\n"
        "  and commit; prints the new revision (nothing written on error).\n"
        "status: every live node's revision, state, first error, age.\n"
-       "wait: exit 0 once every live node enforces N or later.\n"
+       "wait: exit 0 once every live node enforces N or later; 1 if one\n"
+       "  refused N, none is live, or at the timeout (laggards listed).\n"
        "get: the policy at revision N (default newest) as YAML.",
        Source::kEtcd, RunFleet, nullptr},
   };

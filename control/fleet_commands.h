@@ -18,8 +18,9 @@ namespace sgate::control {
 //                     error, age; laggards marked. Exit 0.
 //   wait --revision N [--timeout S]
 //                     exit 0 once every live node enforces N or later;
-//                     1 at the timeout (default 30 s), or as soon as a
-//                     node refuses N, naming them.
+//                     1 at the timeout (default 30 s) naming the
+//                     laggards, or with no live node, or as soon as a
+//                     node refuses N, naming it.
 //   get [--revision N]
 //                     the policy committed at N (default: the newest) as
 //                     one YAML document, exactly what a node assembles.
