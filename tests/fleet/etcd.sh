@@ -36,7 +36,7 @@ etcd_start() {
 
 etcd_restart() {
   local peer="http://127.0.0.1:$ETCD_PEER_PORT"
-  ETCD_UNSUPPORTED_ARCH= etcd --name sgate-test --data-dir "$ETCD_DIR/etcd" \
+  etcd --name sgate-test --data-dir "$ETCD_DIR/etcd" \
     --listen-client-urls "$ETCD_URL" --advertise-client-urls "$ETCD_URL" \
     --listen-peer-urls "$peer" --initial-advertise-peer-urls "$peer" \
     --initial-cluster "sgate-test=$peer" "${ETCD_FLAGS[@]}" \
