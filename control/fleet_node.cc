@@ -45,7 +45,7 @@ void FleetNode::Start() {
   if (publisher_.Live() == nullptr && cached &&
       publisher_.Publish(*std::move(cached)).ok()) {
     applied_revision_ = cached_revision;
-    source_ = caught_up ? "etcd" : "cache";
+    source_ = "cache";
     SGATE_LOG(
         WARNING, "fleet: enforcing revision %lld from the cache %s (%s)\n",
         static_cast<long long>(cached_revision), options_.cache_path.c_str(),

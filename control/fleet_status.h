@@ -23,8 +23,9 @@ struct NodeStatus {
   State state = State::kNoPolicy;
   int64_t revision = 0;     // the revision enforced (0: none)
   uint32_t generation = 0;  // sgate's policy generation
-  // Where the enforced policy came from: "etcd", "cache" (the node started
-  // without etcd), or "none".
+  // Where the enforced policy came from: "etcd", "cache" (the node's cache
+  // file, at start; still the newest revision if etcd has no newer one),
+  // or "none".
   std::string source = "none";
   int64_t rejected_revision = 0;  // kRejected: the refused revision
   // kRejected: the first errors, "P/policy/...:line:col: message", and
