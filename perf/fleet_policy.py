@@ -36,7 +36,7 @@ rng = random.Random(a.seed)
 
 def address(i):
     """Interface i's addresses: an IPv6 one always, an IPv4 one for the
-    first 700 (documentation IPv4 space is only three /24s)."""
+    first 750 (documentation IPv4 space is only three /24s)."""
     six = f"2001:db8:{(i >> 16) & 0xffff:x}:{i & 0xffff:x}::1"
     if i < 250:
         return [f"198.51.100.{i + 1}", six]
