@@ -36,7 +36,7 @@ namespace sgate::dataplane {
     "later fragments whose first fragment was never seen")                    \
   X(kRevalidationDenied, "revalidation_denied",                               \
     "packets of flows the reloaded rules no longer allow")                    \
-  X(kTxFull, "tx_full", "frames the transmit queue refused")               \
+  X(kTxFull, "tx_full", "frames the transmit queue refused")                  \
   X(kNoPolicy, "no_policy",                                                   \
     "frames that arrived before sgate had any policy to enforce")
 
