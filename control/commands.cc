@@ -6,6 +6,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "control/control_socket.h"
+#include "control/fleet_commands.h"
 #include "control/offline_commands.h"
 #include "control/online_commands.h"
 #include "control/request_handlers.h"
@@ -73,6 +74,20 @@ const std::vector<CommandSpec>& Commands() {
        Source::kSgate, RunReload, ServeReload},
       {"generation", "", "the live policy generation", Source::kSgate,
        RunGeneration, ServeGeneration},
+      {"fleet",
+       "push FILE|- [--aws-json F] [--expect-revision N] [--json] ETCD\n"
+       "status [--json] ETCD\n"
+       "wait --revision N [--timeout S] ETCD\n"
+       "get [--revision N] ETCD",
+       "ETCD: --etcd URL[,URL...] [--etcd-prefix P (default /sgate)]\n"
+       "      [--etcd-cacert F --etcd-cert F --etcd-key F]\n"
+       "push: validate and compile FILE, then write the objects that changed\n"
+       "  and commit; prints the new revision (nothing written on error).\n"
+       "status: every live node's revision, state, first error, age.\n"
+       "wait: exit 0 once every live node enforces N or later; 1 if one\n"
+       "  refused N, none is live, or at the timeout (laggards listed).\n"
+       "get: the policy at revision N (default newest) as YAML.",
+       Source::kEtcd, RunFleet, nullptr},
   };
   return commands;
 }
@@ -108,6 +123,9 @@ std::string SgatectlUsage() {
           absl::StrCat("commands for a running sgate (over --control PATH, "
                        "default\n",
                        kDefaultControlPath, ", the same as sgate's --control):"));
+  section(Source::kEtcd,
+          "fleet commands (the policy and the nodes in etcd, "
+          "control/FLEET.md):");
   return usage;
 }
 

@@ -17,6 +17,7 @@ struct CommandSpec {
   enum class Source : uint8_t {
     kPolicyFile,  // loads a policy itself: no running sgate needed
     kSgate,       // asks the running sgate over the control socket
+    kEtcd,        // the fleet's policy and nodes, in etcd
   };
 
   const char* name;

@@ -87,8 +87,11 @@ bool ParseOptions(const std::vector<std::string>& args, Options& options,
   return true;
 }
 
-std::optional<Policy> Load(const std::string& path,
-                           const rules::LoadOptions& load, std::ostream& err) {
+}  // namespace
+
+std::optional<Policy> LoadPolicyReportingErrors(const std::string& path,
+                                                const rules::LoadOptions& load,
+                                                std::ostream& err) {
   absl::StatusOr<Policy> policy = rules::LoadPolicyFile(path, load);
   if (!policy.ok()) {
     absl::string_view errors = policy.status().message();
@@ -100,6 +103,8 @@ std::optional<Policy> Load(const std::string& path,
   }
   return *std::move(policy);
 }
+
+namespace {
 
 // The number of (rule, remote prefix or member address) pairs per family and
 // direction: the size the classifier has to represent once group references
@@ -164,10 +169,10 @@ PolicySummary Summarise(const Policy& policy, const std::string& node) {
   return s;
 }
 
-// Builds the dataplane's table once to report its size. EAL comes up
-// in-process without hugepages, PCI or shared files, so this needs no root.
-absl::StatusOr<rules::RuleTableStats> CompileForStats(const Policy& policy,
-                                                      const std::string& node) {
+}  // namespace
+
+absl::StatusOr<rules::RuleTableStats> CompileInProcess(
+    const Policy& policy, const std::string& node) {
   static const bool eal_up = [] {
     std::vector<std::string> args = {
         "sgatectl", "--no-huge", "--no-pci", "--no-shconf", "-m", "1024",
@@ -187,6 +192,8 @@ absl::StatusOr<rules::RuleTableStats> CompileForStats(const Policy& policy,
                          rules::RuleTable::Build(policy, options));
   return table->stats();
 }
+
+namespace {
 
 // The process's peak resident set so far (getrusage), in bytes.
 size_t PeakRssBytes() {
@@ -437,13 +444,14 @@ int RunCheck(const std::vector<std::string>& args, std::ostream& out,
     return 1;
   }
   const std::string& path = options.positional[0];
-  std::optional<Policy> policy = Load(path, options.load, err);
+  std::optional<Policy> policy =
+      LoadPolicyReportingErrors(path, options.load, err);
   if (!policy) return 1;
   PolicySummary summary = Summarise(*policy, options.node);
   std::optional<rules::RuleTableStats> compiled;
   if (options.compile) {
     absl::StatusOr<rules::RuleTableStats> stats =
-        CompileForStats(*policy, options.node);
+        CompileInProcess(*policy, options.node);
     if (!stats.ok()) {
       err << path << ": cannot compile: " << stats.status().message() << "\n";
       return 1;
@@ -467,7 +475,7 @@ int RunTrace(const std::vector<std::string>& args, std::ostream& out,
   std::optional<rules::PacketKey> packet = ParsePacket(options, err);
   if (!packet) return 1;
   std::optional<Policy> policy =
-      Load(options.positional[0], options.load, err);
+      LoadPolicyReportingErrors(options.positional[0], options.load, err);
   if (!policy) return 1;
   rules::Reference reference(*policy, options.node);
   rules::Verdict verdict = reference.Evaluate(*packet);

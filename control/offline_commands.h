@@ -1,8 +1,14 @@
 #pragma once
 
+#include <optional>
 #include <ostream>
 #include <string>
 #include <vector>
+
+#include "absl/status/statusor.h"
+#include "rules/policy.h"
+#include "rules/policy_loader.h"
+#include "rules/rule_table.h"
 
 namespace sgate::control {
 
@@ -24,5 +30,15 @@ int RunTrace(const std::vector<std::string>& args, std::ostream& out,
              std::ostream& err);
 
 inline constexpr int kExitDenied = 3;
+
+// What `check` and `fleet push` share. The policy at `path`, or nullopt
+// after printing every error and "PATH: rejected, N errors" to `err`.
+std::optional<rules::Policy> LoadPolicyReportingErrors(
+    const std::string& path, const rules::LoadOptions& load, std::ostream& err);
+// Builds the dataplane's table for `node` in-process (EAL comes up once,
+// without hugepages, PCI or shared files: no root needed) and returns its
+// statistics; the table is freed.
+absl::StatusOr<rules::RuleTableStats> CompileInProcess(
+    const rules::Policy& policy, const std::string& node);
 
 }  // namespace sgate::control

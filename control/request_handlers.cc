@@ -173,6 +173,11 @@ std::string ServeRules(DataplaneView& dataplane,
 
 std::string ServeTrace(DataplaneView& dataplane,
                        const std::vector<std::string>& request) {
+  if (dataplane.generation() == 0) {
+    return ErrorReply(
+        "no policy yet: sgate drops every packet (no_policy) until one "
+        "arrives");
+  }
   std::vector<std::string> words = request;
   std::optional<uint16_t> vlan;
   std::optional<uint16_t> sport;

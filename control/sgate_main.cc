@@ -1,9 +1,11 @@
 // sgate: the dataplane program (DESIGN.md §6).
 //   sgate [EAL options] -- --policy FILE [--pair IN:OUT]... [--node NAME] ...
+//   sgate [EAL options] -- --etcd URL --node NAME [--cache FILE] ...
 // Start-up, the control loop and shutdown. The main lcore runs the control
 // loop (signals, reloads, control requests, stats); Forwarding runs a
 // worker on every other lcore; PolicyPublisher compiles and publishes the
 // rule tables they read; the command table (commands.h) answers sgatectl.
+// A fleet node's policies come from its FleetNode (control/FLEET.md).
 #include <rte_cycles.h>
 #include <rte_eal.h>
 #include <rte_errno.h>
@@ -24,6 +26,7 @@
 #include "control/dataplane_view.h"
 #include "control/file_watch.h"
 #include "control/flow_log_writer.h"
+#include "control/fleet_node.h"
 #include "control/forwarding.h"
 #include "control/latest_stats.h"
 #include "control/log.h"
@@ -64,7 +67,9 @@ class Sgate final : public DataplaneView {
  public:
   explicit Sgate(SgateOptions options)
       : options_(std::move(options)),
-        publisher_(Forwarding::WorkerCount(), TableOptions(options_)),
+        // A dry run has no worker; the RCU state still wants one slot.
+        publisher_(std::max(1u, Forwarding::WorkerCount()),
+                   TableOptions(options_)),
         flow_log_(publisher_.slots(),
                   {.flow_seconds = FlowSeconds,
                    .unix_seconds = [] {
@@ -89,14 +94,31 @@ class Sgate final : public DataplaneView {
     if (!publisher_.ok()) {
       return absl::ResourceExhaustedError("cannot allocate the RCU state");
     }
-    SGATE_RETURN_IF_ERROR(publisher_.Publish(LoadPolicy()));
-    const rules::Settings& settings = publisher_.Live()->policy().settings;
-    SGATE_RETURN_IF_ERROR(forwarding_.Start(
-        {.pairs = options_.pairs, .mbufs = options_.mbufs,
-         .mbuf_size = options_.mbuf_size,
-         .rss = !options_.no_rss, .max_flows = settings.max_flows},
-        publisher_.tables(), g_stop));
-    flow_log_.Attach(forwarding_.FlowLogSources());
+    if (options_.fleet()) {
+      fleet_ = std::make_unique<FleetNode>(
+          FleetNode::Options{.etcd = options_.etcd,
+                             .node = options_.node,
+                             .cache_path = options_.cache_path},
+          publisher_);
+      fleet_->Start();
+    } else {
+      SGATE_RETURN_IF_ERROR(publisher_.Publish(LoadPolicy()));
+    }
+    // The flow table is sized once, by the first policy (a fleet node
+    // without one: --max-flows, or the settings' default).
+    const uint32_t max_flows =
+        publisher_.Live() != nullptr
+            ? publisher_.Live()->policy().settings.max_flows
+        : options_.max_flows != 0 ? options_.max_flows
+                                  : rules::Settings().max_flows;
+    if (!options_.dry_run) {
+      SGATE_RETURN_IF_ERROR(forwarding_.Start(
+          {.pairs = options_.pairs, .mbufs = options_.mbufs,
+           .mbuf_size = options_.mbuf_size,
+           .rss = !options_.no_rss, .max_flows = max_flows},
+          publisher_.tables(), g_stop));
+      flow_log_.Attach(forwarding_.FlowLogSources());
+    }
     RegisterTelemetry();
     if (options_.metrics_address) {
       SGATE_ASSIGN_OR_RETURN(metrics_,
@@ -112,10 +134,21 @@ class Sgate final : public DataplaneView {
       SGATE_LOG(WARNING, "no control socket: %s\n",
                 std::string(s.message()).c_str());
     }
-    SGATE_LOG(INFO, "forwarding with %u worker(s), %u flows each, policy "
-                    "%s generation %u\n",
-              Forwarding::WorkerCount(), forwarding_.flows_per_worker(),
-              options_.policy_path.c_str(), publisher_.generation());
+    const std::string source =
+        options_.fleet()
+            ? absl::StrCat("from etcd (node ", options_.node, ", revision ",
+                           fleet_->applied_revision(), ")")
+            : options_.policy_path;
+    if (options_.dry_run) {
+      SGATE_LOG(INFO, "dry run: compiling policies %s, forwarding nothing, "
+                      "generation %u\n",
+                source.c_str(), publisher_.generation());
+    } else {
+      SGATE_LOG(INFO, "forwarding with %u worker(s), %u flows each, policy "
+                      "%s generation %u\n",
+                Forwarding::WorkerCount(), forwarding_.flows_per_worker(),
+                source.c_str(), publisher_.generation());
+    }
     return absl::OkStatus();
   }
 
@@ -128,6 +161,7 @@ class Sgate final : public DataplaneView {
         (void)Reload();  // logged either way
       }
       if (g_reopen.exchange(false)) flow_log_.Reopen();
+      if (fleet_ != nullptr) fleet_->Poll();
       control_.Poll([this](absl::string_view request) {
         return ServeRequest(*this, request);
       });
@@ -146,6 +180,7 @@ class Sgate final : public DataplaneView {
   // Sgate is destroyed.
   void Stop() {
     g_stop = true;
+    if (fleet_ != nullptr) fleet_->Stop();  // the node leaves the list
     forwarding_.Stop();
     flow_log_.Stop();
     PrintStats();
@@ -153,15 +188,21 @@ class Sgate final : public DataplaneView {
 
   // DataplaneView.
   uint32_t generation() const override { return publisher_.generation(); }
+  // Before a fleet node's first policy there is no table: an empty policy,
+  // and nothing is explained or admitted.
   const rules::Policy& policy() const override {
-    return publisher_.Live()->policy();
+    static const rules::Policy kNone;
+    return publisher_.Live() ? publisher_.Live()->policy() : kNone;
   }
   dataplane::Explanation Explain(
       const rules::PacketKey& packet) const override {
-    return publisher_.Live()->Explain(packet);
+    return publisher_.Live() ? publisher_.Live()->Explain(packet)
+                             : dataplane::Explanation{};
   }
   uint64_t Admitted(uint32_t rule_id) const override {
-    return publisher_.Live()->rule_counters().Admitted(rule_id);
+    return publisher_.Live()
+               ? publisher_.Live()->rule_counters().Admitted(rule_id)
+               : 0;
   }
   StatsSnapshot Stats() const override {
     StatsSnapshot s;
@@ -172,7 +213,17 @@ class Sgate final : public DataplaneView {
     flow_log_.AddTo(s);
     return s;
   }
-  absl::Status Reload() override { return publisher_.Publish(LoadPolicy()); }
+  absl::Status Reload() override {
+    if (options_.fleet()) {
+      absl::Status refused = absl::FailedPreconditionError(
+          "this sgate takes its policy from etcd (--etcd): change it with "
+          "`sgatectl fleet push`");
+      SGATE_LOG(WARNING, "reload: %s\n",
+                std::string(refused.message()).c_str());
+      return refused;
+    }
+    return publisher_.Publish(LoadPolicy());
+  }
   uint32_t FlowClock() const override { return FlowSeconds(); }
   absl::StatusOr<std::optional<FoundFlow>> FindFlow(
       const dataplane::FlowKey& key) override {
@@ -216,6 +267,8 @@ class Sgate final : public DataplaneView {
   std::unique_ptr<MetricsServer> metrics_;  // with --metrics
   ControlServer control_;
   FileWatch watch_;  // with --watch
+
+  std::unique_ptr<FleetNode> fleet_;  // with --etcd
 };
 
 }  // namespace

@@ -31,14 +31,20 @@ absl::StatusOr<SgateOptions> ParseSgateOptions(
   SgateOptions options;
   for (size_t i = 0; i < args.size(); ++i) {
     const std::string& arg = args[i];
-    if (arg == "--watch" || arg == "--no-rss") {
-      (arg == "--watch" ? options.watch : options.no_rss) = true;
+    if (arg == "--watch" || arg == "--no-rss" || arg == "--dry-run") {
+      (arg == "--watch"    ? options.watch
+       : arg == "--no-rss" ? options.no_rss
+                           : options.dry_run) = true;
       continue;
     }
+    absl::StatusOr<bool> etcd_option = ParseEtcdOption(args, i, options.etcd);
+    if (!etcd_option.ok()) return Usage(etcd_option.status().message());
+    if (*etcd_option) continue;
     if (arg != "--policy" && arg != "--pair" && arg != "--node" &&
         arg != "--control" && arg != "--stats-interval" &&
         arg != "--aws-json" && arg != "--mbufs" && arg != "--mbuf-size" &&
-        arg != "--flow-log" && arg != "--metrics") {
+        arg != "--flow-log" && arg != "--metrics" && arg != "--cache" &&
+        arg != "--max-flows") {
       return Usage(absl::StrCat("unknown option '", arg, "'"));
     }
     if (i + 1 == args.size()) return Usage(absl::StrCat(arg, " needs a value"));
@@ -74,6 +80,14 @@ absl::StatusOr<SgateOptions> ParseSgateOptions(
             value, "'"));
       }
       options.stats_interval_ms = static_cast<uint32_t>(seconds * 1000 + 0.5);
+    } else if (arg == "--cache") {
+      options.cache_path = value;
+    } else if (arg == "--max-flows") {
+      if (!absl::SimpleAtoi(value, &options.max_flows) ||
+          options.max_flows == 0) {
+        return Usage(absl::StrCat("--max-flows expects a positive count, got '",
+                                  value, "'"));
+      }
     } else if (arg == "--mbufs") {
       if (!absl::SimpleAtoi(value, &options.mbufs) || options.mbufs == 0) {
         return Usage(absl::StrCat("--mbufs expects a positive count, got '",
@@ -100,7 +114,31 @@ absl::StatusOr<SgateOptions> ParseSgateOptions(
       options.pairs.push_back(pair);
     }
   }
-  if (options.policy_path.empty()) return Usage("--policy FILE is required");
+  if (options.fleet()) {
+    if (!options.policy_path.empty() || options.aws_json_path ||
+        options.watch) {
+      return Usage(
+          "--etcd takes the policy from etcd: --policy, --aws-json and "
+          "--watch do not go with it");
+    }
+    if (options.node.empty()) {
+      return Usage("--etcd needs --node NAME: the node's name in the fleet");
+    }
+    if (absl::Status s = ValidateEtcdOptions(options.etcd); !s.ok()) {
+      return Usage(s.message());
+    }
+  } else {
+    if (options.policy_path.empty()) {
+      return Usage("--policy FILE is required (or --etcd URL: a fleet node)");
+    }
+    if (!options.cache_path.empty() || options.max_flows != 0 ||
+        !options.etcd.cacert.empty() || !options.etcd.cert.empty() ||
+        !options.etcd.key.empty() ||
+        options.etcd.prefix != EtcdOptions().prefix) {
+      return Usage(
+          "--cache, --max-flows and the --etcd-* options go with --etcd");
+    }
+  }
   if (options.pairs.empty()) options.pairs.push_back({});
   std::set<uint16_t> used;
   for (const dataplane::PortPairIds& pair : options.pairs) {

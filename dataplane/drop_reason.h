@@ -41,7 +41,9 @@ namespace sgate::dataplane {
     "packets of allowed new flows of an interface at its max_flows")          \
   X(kSpoofedSource, "spoofed_source",                                         \
     "frames from the inside sent with an interface's address from a MAC "     \
-    "not its own (settings.anti_spoofing)")
+    "not its own (settings.anti_spoofing)")                                    \
+  X(kNoPolicy, "no_policy",                                                   \
+    "frames that arrived before sgate had any policy to enforce")
 
 enum class DropReason : uint8_t {
   kNone = 0,  // not dropped: what ParseFrame returns for a good frame

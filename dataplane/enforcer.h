@@ -63,6 +63,13 @@ class Enforcer {
     return verdict;
   }
 
+  // `n` frames received and dropped undecided, for `reason`: the worker
+  // has no table yet (DropReason::kNoPolicy).
+  void CountUndecided(uint32_t n, DropReason reason) {
+    counters_.received += n;
+    counters_.drops[static_cast<int>(reason)] += n;
+  }
+
   // The transmit queue refused `n` packets Process had forwarded.
   void CountTxFailures(uint32_t n) {
     counters_.forwarded -= n;

@@ -18,6 +18,8 @@ namespace sgate::dataplane {
 // Workers: Current() at the start of each loop iteration (every burst of
 // that iteration, on every port, uses the same table), Quiescent() at its
 // end, once they no longer use what Current() gave them. They never block.
+// Current() is null until the first Swap(): a worker then forwards nothing
+// (a fleet node that has no policy yet counts its frames under no_policy).
 // Control: Swap() stores the new pointer, then waits until every registered
 // worker has reported a quiescent state, and only then hands back the old
 // table to be freed. A worker that stops reporting makes Swap() wait, never

@@ -109,11 +109,15 @@ class Worker {
       uint32_t received = 0;
       for (uint16_t p = 0; p < pair_count_; ++p) {
         const PortPairIds& pair = pairs_[p];
+        if (table == nullptr) {  // no policy yet: forward nothing
+          received += DropAll(pair.inside) + DropAll(pair.outside);
+          continue;
+        }
         received += Poll(pair.inside, pair.outside, Side::kInside, now, *table);
         received += Poll(pair.outside, pair.inside, Side::kOutside, now, *table);
       }
       // Expiry reports the flows it frees to the accounting, with `now`.
-      accounting_.Tick(now, table->flow_logs());
+      accounting_.Tick(now, table != nullptr && table->flow_logs());
       flows_.ExpireSome(now, received ? kExpiryBusy : kExpiryIdle);
       accounting_.ServeFlush(flows_);
       snapshot_.Serve(flows_, now);
@@ -190,6 +194,19 @@ class Worker {
     }
     ports_[port].tx_retried += sent;
     return sent;
+  }
+
+  // Before the first policy (a fleet node with neither etcd nor a cache):
+  // every frame is received, counted under no_policy and freed.
+  uint16_t DropAll(uint16_t rx_port) {
+    rte_mbuf* rx[kBurst];
+    uint16_t n = rte_eth_rx_burst(rx_port, queue_, rx, kBurst);
+    if (n == 0) return 0;
+    ports_[rx_port].rx_packets += n;
+    ports_[rx_port].rx_dropped += n;
+    enforcer_.CountUndecided(n, DropReason::kNoPolicy);
+    rte_pktmbuf_free_bulk(rx, n);
+    return n;
   }
 
   uint32_t id_;

@@ -67,6 +67,37 @@ class PolicyParser {
     }
   }
 
+  // One object of a policy stored object by object: `text` is what the
+  // section's entry `name` holds in a document (the settings map for
+  // kSettings, whose name is unused). A name comes from outside the YAML,
+  // so its problems are reported at the file without a line.
+  void ParseObject(PolicySection section, const std::string& name,
+                   absl::string_view text) {
+    std::optional<YAML::Node> body = reader_.Parse(text);
+    if (!body) return;
+    const SourceLocation where{reader_.file(), 0, 0};
+    if (section != PolicySection::kSettings && name.empty()) {
+      reader_.diagnostics().Error(
+          where, absl::StrCat(SectionName(section),
+                              ": a name cannot be empty"));
+      return;
+    }
+    switch (section) {
+      case PolicySection::kSettings:
+        ParseSettings(*body);
+        break;
+      case PolicySection::kPrefixLists:
+        ParsePrefixList(name, where, *body);
+        break;
+      case PolicySection::kSecurityGroups:
+        ParseGroup(name, where, *body);
+        break;
+      case PolicySection::kInterfaces:
+        ParseInterface(name, where, *body);
+        break;
+    }
+  }
+
  private:
   void ParseVersion(const YAML::Node& root) {
     const YAML::Node version = root["version"];
@@ -259,13 +290,17 @@ class PolicyParser {
     for (const auto& entry : node) {
       std::optional<std::string> name = Name(entry.first, "prefix_lists");
       if (!name) continue;
-      PrefixList& list = policy_.prefix_lists[*name];
-      list.name = *name;
-      list.location = reader_.Where(entry.first);
-      std::string what = absl::StrCat("prefix_lists.", *name);
-      if (entry.second.IsNull()) continue;  // an empty list
-      list.cidrs = ParseCidrs(entry.second, what);
+      ParsePrefixList(*name, reader_.Where(entry.first), entry.second);
     }
+  }
+
+  void ParsePrefixList(const std::string& name, const SourceLocation& where,
+                       const YAML::Node& body) {
+    PrefixList& list = policy_.prefix_lists[name];
+    list.name = name;
+    list.location = where;
+    if (body.IsNull()) return;  // an empty list
+    list.cidrs = ParseCidrs(body, absl::StrCat("prefix_lists.", name));
   }
 
   void ParseGroups(const YAML::Node& node) {
@@ -274,32 +309,35 @@ class PolicyParser {
     for (const auto& entry : node) {
       std::optional<std::string> name = Name(entry.first, "security_groups");
       if (!name) continue;
-      // Registered even if its body has errors, so that references to it
-      // do not add follow-on errors.
-      SecurityGroup& group = policy_.security_groups[*name];
-      group.name = *name;
-      group.location = reader_.Where(entry.first);
-      std::string what = absl::StrCat("security_groups.", *name);
-      const YAML::Node& body = entry.second;
-      if (body.IsNull()) continue;  // `sg-x:` alone: a new, empty group
-      if (!reader_.ExpectMap(body, what)) continue;
-      reader_.CheckKeys(body, what, {"description", "ingress", "egress"});
-      if (const YAML::Node n = body["description"]; n.IsDefined()) {
-        group.description =
-            reader_.String(n, absl::StrCat(what, ".description"))
-                .value_or("");
-      }
-      for (Direction d : {Direction::kIngress, Direction::kEgress}) {
-        const YAML::Node rules = body[std::string(DirectionName(d))];
-        if (!rules.IsDefined()) continue;
-        if (d == Direction::kEgress) group.egress_omitted = false;
-        std::string list_what = absl::StrCat(what, ".", DirectionName(d));
-        if (!reader_.ExpectSequence(rules, list_what)) continue;
-        for (size_t i = 0; i < rules.size(); ++i) {
-          std::optional<Rule> rule =
-              ParseRule(rules[i], absl::StrCat(list_what, "[", i, "]"));
-          if (rule) group.rules(d).push_back(std::move(*rule));
-        }
+      ParseGroup(*name, reader_.Where(entry.first), entry.second);
+    }
+  }
+
+  void ParseGroup(const std::string& name, const SourceLocation& where,
+                  const YAML::Node& body) {
+    // Registered even if its body has errors, so that references to it
+    // do not add follow-on errors.
+    SecurityGroup& group = policy_.security_groups[name];
+    group.name = name;
+    group.location = where;
+    std::string what = absl::StrCat("security_groups.", name);
+    if (body.IsNull()) return;  // `sg-x:` alone: a new, empty group
+    if (!reader_.ExpectMap(body, what)) return;
+    reader_.CheckKeys(body, what, {"description", "ingress", "egress"});
+    if (const YAML::Node n = body["description"]; n.IsDefined()) {
+      group.description =
+          reader_.String(n, absl::StrCat(what, ".description")).value_or("");
+    }
+    for (Direction d : {Direction::kIngress, Direction::kEgress}) {
+      const YAML::Node rules = body[std::string(DirectionName(d))];
+      if (!rules.IsDefined()) continue;
+      if (d == Direction::kEgress) group.egress_omitted = false;
+      std::string list_what = absl::StrCat(what, ".", DirectionName(d));
+      if (!reader_.ExpectSequence(rules, list_what)) continue;
+      for (size_t i = 0; i < rules.size(); ++i) {
+        std::optional<Rule> rule =
+            ParseRule(rules[i], absl::StrCat(list_what, "[", i, "]"));
+        if (rule) group.rules(d).push_back(std::move(*rule));
       }
     }
   }
@@ -456,67 +494,71 @@ class PolicyParser {
     for (const auto& entry : node) {
       std::optional<std::string> name = Name(entry.first, "interfaces");
       if (!name) continue;
-      Interface& interface = policy_.interfaces[*name];
-      interface.name = *name;
-      interface.location = reader_.Where(entry.first);
-      std::string what = absl::StrCat("interfaces.", *name);
-      const YAML::Node& body = entry.second;
-      if (!reader_.ExpectMap(body, what)) continue;
-      reader_.CheckKeys(body, what,
-                        {"addresses", "security_groups", "node", "vlan",
-                         "description", "macs", "max_flows"});
-      const YAML::Node addresses = body["addresses"];
-      if (!addresses.IsDefined()) {
-        reader_.Error(entry.first,
-                      what + ": addresses is missing; expected one or more "
-                             "IPv4/IPv6 addresses");
-      } else if (addresses.IsSequence() && addresses.size() == 0) {
-        // An interface without an address can never be matched: a mistake.
-        reader_.Error(addresses, what + ".addresses: expected one or more "
-                                        "IPv4/IPv6 addresses");
-      } else {
-        for (const auto& [item, text] :
-             reader_.StringOrList(addresses, what + ".addresses")) {
-          absl::StatusOr<IpAddress> ip = ParseIpAddress(text);
-          if (ip.ok()) {
-            interface.addresses.push_back(*ip);
-            interface.address_locations.push_back(reader_.Where(item));
-          } else if (text.find('/') != std::string::npos) {
-            reader_.Error(item, absl::StrCat(what, ".addresses: '", text,
-                                             "' is a prefix; expected a plain "
-                                             "address"));
-          } else {
-            reader_.Error(item, absl::StrCat(what, ".addresses: ",
-                                             ip.status().message()));
-          }
-        }
-      }
-      if (const YAML::Node n = body["security_groups"]; n.IsDefined()) {
-        auto names = reader_.StringOrList(n, what + ".security_groups");
-        // Only a list written empty: entries of the wrong type are reported
-        // by StringOrList and must not also read as "no group".
-        if (n.IsSequence() && n.size() == 0) {
-          reader_.Error(n, what + ".security_groups: expected at least one "
-                                  "group (omit the key for [default])");
-        }
-        for (const auto& [item, group] : names) {
-          interface.security_groups.push_back(group);
-          interface.group_locations.push_back(reader_.Where(item));
-        }
-      }
-      if (const YAML::Node n = body["node"]; n.IsDefined()) {
-        if (std::optional<std::string> v = reader_.String(n, what + ".node")) {
-          interface.node = *v;
-        }
-      }
-      if (const YAML::Node n = body["vlan"]; n.IsDefined()) {
-        if (std::optional<int64_t> v =
-                reader_.Integer(n, what + ".vlan", 0, 4095)) {
-          interface.vlan = static_cast<uint16_t>(*v);
-        }
-      }
-      ParseInterfaceOperations(body, what, interface);
+      ParseInterface(*name, reader_.Where(entry.first), entry.second);
     }
+  }
+
+  void ParseInterface(const std::string& name, const SourceLocation& where,
+                      const YAML::Node& body) {
+    Interface& interface = policy_.interfaces[name];
+    interface.name = name;
+    interface.location = where;
+    std::string what = absl::StrCat("interfaces.", name);
+    if (!reader_.ExpectMap(body, what)) return;
+    reader_.CheckKeys(body, what,
+                      {"addresses", "security_groups", "node", "vlan",
+                       "description", "macs", "max_flows"});
+    const YAML::Node addresses = body["addresses"];
+    if (!addresses.IsDefined()) {
+      reader_.diagnostics().Error(
+          where, what + ": addresses is missing; expected one or more "
+                        "IPv4/IPv6 addresses");
+    } else if (addresses.IsSequence() && addresses.size() == 0) {
+      // An interface without an address can never be matched: a mistake.
+      reader_.Error(addresses, what + ".addresses: expected one or more "
+                                      "IPv4/IPv6 addresses");
+    } else {
+      for (const auto& [item, text] :
+           reader_.StringOrList(addresses, what + ".addresses")) {
+        absl::StatusOr<IpAddress> ip = ParseIpAddress(text);
+        if (ip.ok()) {
+          interface.addresses.push_back(*ip);
+          interface.address_locations.push_back(reader_.Where(item));
+        } else if (text.find('/') != std::string::npos) {
+          reader_.Error(item, absl::StrCat(what, ".addresses: '", text,
+                                           "' is a prefix; expected a plain "
+                                           "address"));
+        } else {
+          reader_.Error(item, absl::StrCat(what, ".addresses: ",
+                                           ip.status().message()));
+        }
+      }
+    }
+    if (const YAML::Node n = body["security_groups"]; n.IsDefined()) {
+      auto names = reader_.StringOrList(n, what + ".security_groups");
+      // Only a list written empty: entries of the wrong type are reported
+      // by StringOrList and must not also read as "no group".
+      if (n.IsSequence() && n.size() == 0) {
+        reader_.Error(n, what + ".security_groups: expected at least one "
+                                "group (omit the key for [default])");
+      }
+      for (const auto& [item, group] : names) {
+        interface.security_groups.push_back(group);
+        interface.group_locations.push_back(reader_.Where(item));
+      }
+    }
+    if (const YAML::Node n = body["node"]; n.IsDefined()) {
+      if (std::optional<std::string> v = reader_.String(n, what + ".node")) {
+        interface.node = *v;
+      }
+    }
+    if (const YAML::Node n = body["vlan"]; n.IsDefined()) {
+      if (std::optional<int64_t> v =
+              reader_.Integer(n, what + ".vlan", 0, 4095)) {
+        interface.vlan = static_cast<uint16_t>(*v);
+      }
+    }
+    ParseInterfaceOperations(body, what, interface);
   }
 
   // Operations (DESIGN.md §8): the MACs an interface sends from and its
@@ -586,6 +628,33 @@ void ParsePolicyYaml(absl::string_view yaml, absl::string_view file_name,
   } catch (const YAML::Exception& e) {
     // The parser only indexes nodes it has checked, so this is a yaml-cpp
     // surprise; it still must not escape as an exception.
+    diagnostics.Error({std::string(file_name), e.mark.line + 1,
+                       e.mark.column + 1},
+                      absl::StrCat("cannot read this YAML: ", e.msg));
+  }
+}
+
+absl::string_view SectionName(PolicySection section) {
+  switch (section) {
+    case PolicySection::kSettings:
+      return "settings";
+    case PolicySection::kPrefixLists:
+      return "prefix_lists";
+    case PolicySection::kSecurityGroups:
+      return "security_groups";
+    case PolicySection::kInterfaces:
+      return "interfaces";
+  }
+  return "";
+}
+
+void ParsePolicyObject(PolicySection section, absl::string_view name,
+                       absl::string_view yaml, absl::string_view file_name,
+                       Policy& policy, Diagnostics& diagnostics) {
+  try {
+    PolicyParser(file_name, diagnostics, policy)
+        .ParseObject(section, std::string(name), yaml);
+  } catch (const YAML::Exception& e) {
     diagnostics.Error({std::string(file_name), e.mark.line + 1,
                        e.mark.column + 1},
                       absl::StrCat("cannot read this YAML: ", e.msg));

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <cstdint>
 #include <optional>
 #include <string>
 #include "absl/strings/string_view.h"
@@ -31,6 +32,29 @@ absl::StatusOr<Policy> LoadPolicyString(absl::string_view yaml,
 // Parses one YAML policy document into `policy` without finalising it.
 void ParsePolicyYaml(absl::string_view yaml, absl::string_view file_name,
                      Policy& policy, Diagnostics& diagnostics);
+
+// The parts of a policy document below `version`: the settings and the
+// three sections of named objects. A policy can also be stored object by
+// object (the fleet's etcd layout, control/FLEET.md) and parsed one object
+// at a time into one Policy, then finalised as a whole.
+enum class PolicySection : uint8_t {
+  kSettings,
+  kPrefixLists,
+  kSecurityGroups,
+  kInterfaces,
+};
+// "settings", "prefix_lists", "security_groups", "interfaces": the
+// document's keys.
+absl::string_view SectionName(PolicySection section);
+
+// Parses one object into `policy` without finalising it: `yaml` is what
+// the section's entry `name` holds in a document (for kSettings, the
+// settings map; `name` is unused). Diagnostics name `file_name` with lines
+// and columns inside `yaml`, and say what is wrong in the policy's own
+// terms ("security_groups.sg-web.ingress[0].ports: ..."), as for a file.
+void ParsePolicyObject(PolicySection section, absl::string_view name,
+                       absl::string_view yaml, absl::string_view file_name,
+                       Policy& policy, Diagnostics& diagnostics);
 
 // Materialises the AWS defaults (implicit `default` group, omitted egress =
 // allow all, interfaces without groups in `default`) and runs every

@@ -47,6 +47,33 @@ TEST(SgateOptionsTest, Everything) {
   EXPECT_TRUE(o->watch);
 }
 
+TEST(SgateOptionsTest, FleetNode) {
+  absl::StatusOr<SgateOptions> o = ParseSgateOptions(
+      {"--etcd", "https://10.0.0.1:2379/,https://10.0.0.2:2379",
+       "--etcd-prefix", "/vpc-1/", "--node", "hv-7", "--cache",
+       "/var/lib/sgate/cache.json", "--etcd-cacert", "ca.pem", "--etcd-cert",
+       "c.pem", "--etcd-key", "k.pem", "--max-flows", "4096", "--dry-run"});
+  ASSERT_TRUE(o.ok()) << o.status();
+  EXPECT_TRUE(o->fleet());
+  EXPECT_THAT(o->etcd.endpoints,
+              ::testing::ElementsAre("https://10.0.0.1:2379",
+                                     "https://10.0.0.2:2379"));
+  EXPECT_EQ(o->etcd.prefix, "/vpc-1");
+  EXPECT_EQ(o->etcd.cacert, "ca.pem");
+  EXPECT_EQ(o->etcd.cert, "c.pem");
+  EXPECT_EQ(o->etcd.key, "k.pem");
+  EXPECT_EQ(o->node, "hv-7");
+  EXPECT_EQ(o->cache_path, "/var/lib/sgate/cache.json");
+  EXPECT_EQ(o->max_flows, 4096u);
+  EXPECT_TRUE(o->dry_run);
+  EXPECT_TRUE(o->policy_path.empty());
+
+  o = ParseSgateOptions({"--etcd", "http://127.0.0.1:2379", "--node", "a"});
+  ASSERT_TRUE(o.ok()) << o.status();
+  EXPECT_EQ(o->etcd.prefix, "/sgate");
+  EXPECT_FALSE(o->dry_run);
+}
+
 TEST(SgateOptionsTest, FractionalStatsInterval) {
   absl::StatusOr<SgateOptions> o =
       ParseSgateOptions({"--policy", "p", "--stats-interval", "0.05"});
@@ -75,6 +102,23 @@ TEST(SgateOptionsTest, Errors) {
       {{"--policy", "p", "--mbuf-size", "100"}, "--mbuf-size expects bytes"},
       {{"--policy", "p", "--mbuf-size", "70000"}, "--mbuf-size expects bytes"},
       {{"--policy", "p", "--verbose"}, "unknown option '--verbose'"},
+      {{"--etcd", "http://e:2379"}, "--etcd needs --node NAME"},
+      {{"--etcd", "http://e:2379", "--node", "a", "--policy", "p"},
+       "--policy, --aws-json and --watch do not go with it"},
+      {{"--etcd", "http://e:2379", "--node", "a", "--watch"},
+       "do not go with it"},
+      {{"--etcd", "e:2379", "--node", "a"},
+       "--etcd expects http:// or https:// URLs, got 'e:2379'"},
+      {{"--etcd", "http://e:2379", "--node", "a", "--etcd-cacert", "ca"},
+       "need https:// endpoints"},
+      {{"--etcd", "https://e:2379", "--node", "a", "--etcd-cert", "c"},
+       "--etcd-cert and --etcd-key go together"},
+      {{"--etcd", "https://e:2379", "--node", "a", "--etcd-prefix", "/"},
+       "--etcd-prefix expects a key prefix"},
+      {{"--etcd"}, "--etcd needs a value"},
+      {{"--policy", "p", "--cache", "c"}, "go with --etcd"},
+      {{"--etcd", "http://e:2379", "--node", "a", "--max-flows", "0"},
+       "--max-flows expects a positive count"},
   };
   for (const Case& c : cases) {
     absl::StatusOr<SgateOptions> o = ParseSgateOptions(c.args);

@@ -122,7 +122,9 @@ tcp_connects() {
     sleep 0.05
   done
   local rc=0
-  ip netns exec "$ns" nc -z -w 1 -s "$src" "$dst" "$port" >/dev/null 2>&1 || rc=1
+  # 2 s: room for one ARP retry (1 s apart) should the first request have
+  # reached sgate before its ports were polled.
+  ip netns exec "$ns" nc -z -w 2 -s "$src" "$dst" "$port" >/dev/null 2>&1 || rc=1
   kill "$listener" 2>/dev/null
   wait "$listener" 2>/dev/null
   return $rc
