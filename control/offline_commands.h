@@ -18,11 +18,15 @@ int RunCheck(const std::vector<std::string>& args, std::ostream& out,
              std::ostream& err);
 
 // sgatectl trace FILE (--in|--out) LOCAL REMOTE PROTO [PORT|TYPE[/CODE]]
-//                [--vlan ID] [--node NAME] [--aws-json FILE] [--json]
-// The reference verdict for one packet. Exit 0 allow, 3 deny, 1 error.
+//                [--vlan ID] [--node NAME] [--aws-json FILE]
+//                [--name SERVER_NAME] [--json]
+// The reference verdict for one packet (with --name, for a flow whose
+// client asked for that name). Exit 0 allow, 3 deny, 4 pending, 1 error.
 int RunTrace(const std::vector<std::string>& args, std::ostream& out,
              std::ostream& err);
 
 inline constexpr int kExitDenied = 3;
+// A flow only rules with domains allow, traced without --name.
+inline constexpr int kExitPending = 4;
 
 }  // namespace sgate::control

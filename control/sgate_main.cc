@@ -156,12 +156,15 @@ class Sgate final : public DataplaneView {
   const rules::Policy& policy() const override {
     return publisher_.Live()->policy();
   }
-  dataplane::Explanation Explain(
-      const rules::PacketKey& packet) const override {
-    return publisher_.Live()->Explain(packet);
+  dataplane::Explanation Explain(const rules::PacketKey& packet,
+                                 absl::string_view name) const override {
+    return publisher_.Live()->Explain(packet, name);
   }
   uint64_t Admitted(uint32_t rule_id) const override {
     return publisher_.Live()->rule_counters().Admitted(rule_id);
+  }
+  uint64_t NamesMatched(uint32_t domain_id) const override {
+    return publisher_.Live()->name_counters().Admitted(domain_id);
   }
   StatsSnapshot Stats() const override {
     StatsSnapshot s;
@@ -178,7 +181,7 @@ class Sgate final : public DataplaneView {
       const dataplane::FlowKey& key) override {
     return forwarding_.FindFlow(key);
   }
-  absl::StatusOr<std::vector<std::vector<dataplane::FlowRecord>>> ListFlows(
+  absl::StatusOr<std::vector<std::vector<ListedFlow>>> ListFlows(
       uint32_t limit) override {
     return forwarding_.ListFlows(limit);
   }

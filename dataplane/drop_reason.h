@@ -41,7 +41,13 @@ namespace sgate::dataplane {
     "packets of allowed new flows of an interface at its max_flows")          \
   X(kSpoofedSource, "spoofed_source",                                         \
     "frames from the inside sent with an interface's address from a MAC "     \
-    "not its own (settings.anti_spoofing)")
+    "not its own (settings.anti_spoofing)")                                   \
+  X(kDomainNotAllowed, "domain_not_allowed",                                  \
+    "packets of flows whose client asked for a name no rule admits, or for "  \
+    "none (not TLS or HTTP, no server_name, no Host)")                        \
+  X(kDomainUndecided, "domain_undecided",                                     \
+    "packets of flows whose name was not known within 4 KiB, 8 segments "     \
+    "and 2 s of client payload")
 
 enum class DropReason : uint8_t {
   kNone = 0,  // not dropped: what ParseFrame returns for a good frame
