@@ -25,7 +25,8 @@ int RunTraceCommand(const std::string& control_path,
                     std::ostream& err) {
   for (size_t i = 0; i < args.size(); ++i) {
     if (args[i] == "--vlan" || args[i] == "--node" ||
-        args[i] == "--aws-json" || args[i] == "--sport") {
+        args[i] == "--aws-json" || args[i] == "--sport" ||
+        args[i] == "--name") {
       ++i;  // skip the option's value
     } else if (args[i].rfind("--", 0) != 0) {
       if (rules::ParseIpAddress(args[i]).ok()) {
@@ -54,16 +55,21 @@ const std::vector<CommandSpec>& Commands() {
        Source::kPolicyFile, RunCheckCommand, nullptr},
       {"trace",
        "[FILE] (--in|--out) LOCAL REMOTE PROTO [PORT|TYPE[/CODE]]\n"
-       "[--vlan ID] [--node NAME] [--aws-json FILE] [--sport PORT] [--json]",
+       "[--vlan ID] [--node NAME] [--aws-json FILE] [--sport PORT]\n"
+       "[--name SERVER_NAME] [--json]",
        "the verdict for one packet and every rule that allows it; without\n"
        "FILE, the running sgate's live table answers (one deciding rule)\n"
        "and, given --sport PORT for tcp/udp, whether the flow exists.\n"
        "--in: REMOTE sends to the protected LOCAL address (ingress);\n"
-       "--out: LOCAL sends to REMOTE (egress). Exit 0 allow, 3 deny.",
+       "--out: LOCAL sends to REMOTE (egress). A flow only rules with\n"
+       "domains allow is pending: --name decides it as the TLS server_name\n"
+       "or HTTP Host would. Exit 0 allow, 3 deny, 4 pending.",
        Source::kPolicyFile, RunTraceCommand, ServeTrace},
       {"stats", "[--json]", "counters: ports, packets, drops by reason, flows",
        Source::kSgate, RunStats, ServeStats},
-      {"rules", "[--json]", "every rule and the flows it admitted",
+      {"rules", "[--json]",
+       "every rule and the flows it admitted (by each name, for rules\n"
+       "with domains)",
        Source::kSgate, RunRules, ServeRules},
       {"flows", "[--limit N] [--interface ENI] [--json]",
        "tracked flows, up to N per worker (default 100)", Source::kSgate,

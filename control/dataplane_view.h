@@ -2,10 +2,12 @@
 
 #include <cstdint>
 #include <optional>
+#include <string>
 #include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "control/stats_snapshot.h"
 #include "dataplane/flow_table.h"
 #include "dataplane/policy_table.h"
@@ -25,13 +27,15 @@ class DataplaneView {
   virtual ~DataplaneView() = default;
 
   // The live policy generation, its policy and how its table decides one
-  // packet.
+  // packet (and, if `name` is not empty, a flow pending a name on it).
   virtual uint32_t generation() const = 0;
   virtual const rules::Policy& policy() const = 0;
-  virtual dataplane::Explanation Explain(
-      const rules::PacketKey& packet) const = 0;
-  // Flows admitted by rule `rule_id` of the live policy, all workers.
+  virtual dataplane::Explanation Explain(const rules::PacketKey& packet,
+                                         absl::string_view name) const = 0;
+  // Flows admitted by rule `rule_id` of the live policy, all workers; and
+  // by domain `domain_id` (rules::Policy::domain()).
   virtual uint64_t Admitted(uint32_t rule_id) const = 0;
+  virtual uint64_t NamesMatched(uint32_t domain_id) const = 0;
   virtual StatsSnapshot Stats() const = 0;
 
   // Loads and publishes the policy again; a policy that fails to load or
@@ -40,9 +44,16 @@ class DataplaneView {
 
   // Seconds on the workers' flow clock (FlowRecord::expires_at's).
   virtual uint32_t FlowClock() const = 0;
+  // A flow, and the name that decided it (empty if none, or forgotten:
+  // dataplane/flow_names.h).
+  struct ListedFlow {
+    dataplane::FlowRecord entry;
+    std::string name;
+  };
   struct FoundFlow {
     uint32_t worker = 0;
     dataplane::FlowRecord entry;
+    std::string name;
   };
   // Asks every worker whether it tracks `key` (each looks in its own
   // table). An error when a worker does not answer in time.
@@ -50,8 +61,8 @@ class DataplaneView {
       const dataplane::FlowKey& key) = 0;
   // Up to `limit` live flows of each worker, copied by the workers
   // themselves; indexed by worker. An error when one does not answer.
-  virtual absl::StatusOr<std::vector<std::vector<dataplane::FlowRecord>>>
-  ListFlows(uint32_t limit) = 0;
+  virtual absl::StatusOr<std::vector<std::vector<ListedFlow>>> ListFlows(
+      uint32_t limit) = 0;
 };
 
 }  // namespace sgate::control

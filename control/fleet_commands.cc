@@ -141,8 +141,7 @@ int Push(const FleetOptions& options, std::ostream& out, std::ostream& err) {
   // part of this one, so a policy that compiles here compiles on every node.
   rules::Policy everywhere = *policy;
   for (auto& [name, interface] : everywhere.interfaces) interface.node.reset();
-  absl::StatusOr<rules::RuleTableStats> compiled =
-      CompileInProcess(everywhere, "");
+  absl::StatusOr<CompiledStats> compiled = CompileInProcess(everywhere, "");
   if (!compiled.ok()) {
     err << path << ": cannot compile: " << compiled.status().message()
         << "\nnothing written\n";

@@ -218,14 +218,16 @@ absl::StatusOr<std::optional<DataplaneView::FoundFlow>> Forwarding::FindFlow(
         "a worker did not answer within a second");
   }
   for (uint32_t w = 0; w < workers_.size(); ++w) {
-    const std::optional<dataplane::FlowRecord>& f =
-        workers_[w]->probe().answer();
-    if (f) return DataplaneView::FoundFlow{w, *f};
+    const dataplane::FlowProbe& probe = workers_[w]->probe();
+    if (probe.answer()) {
+      return DataplaneView::FoundFlow{w, *probe.answer(),
+                                      std::string(probe.name())};
+    }
   }
   return std::nullopt;
 }
 
-absl::StatusOr<std::vector<std::vector<dataplane::FlowRecord>>>
+absl::StatusOr<std::vector<std::vector<DataplaneView::ListedFlow>>>
 Forwarding::ListFlows(uint32_t limit) {
   for (const Worker::Ptr& w : workers_) w->snapshot().Request(limit);
   if (!WaitForWorkers(workers_.size(), [&](size_t w) {
@@ -234,10 +236,13 @@ Forwarding::ListFlows(uint32_t limit) {
     return absl::DeadlineExceededError(
         "a worker did not answer within a second");
   }
-  std::vector<std::vector<dataplane::FlowRecord>> flows;
+  std::vector<std::vector<DataplaneView::ListedFlow>> flows;
   for (const Worker::Ptr& w : workers_) {
     const dataplane::FlowSnapshot& snapshot = w->snapshot();
-    flows.emplace_back(snapshot.flows(), snapshot.flows() + snapshot.count());
+    std::vector<DataplaneView::ListedFlow>& listed = flows.emplace_back();
+    for (uint32_t i = 0; i < snapshot.count(); ++i) {
+      listed.push_back({snapshot.flows()[i], std::string(snapshot.name(i))});
+    }
   }
   return flows;
 }

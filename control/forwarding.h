@@ -75,8 +75,8 @@ class Forwarding {
   // DataplaneView's flow questions, answered by the workers themselves.
   absl::StatusOr<std::optional<DataplaneView::FoundFlow>> FindFlow(
       const dataplane::FlowKey& key);
-  absl::StatusOr<std::vector<std::vector<dataplane::FlowRecord>>> ListFlows(
-      uint32_t limit);
+  absl::StatusOr<std::vector<std::vector<DataplaneView::ListedFlow>>>
+  ListFlows(uint32_t limit);
 
   uint32_t flows_per_worker() const { return flows_per_worker_; }
 

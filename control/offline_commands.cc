@@ -17,6 +17,7 @@
 #include "control/json_writer.h"
 #include "control/trace_packet.h"
 #include "rules/policy_loader.h"
+#include "rules/domain_table.h"
 #include "rules/reference.h"
 #include "rules/rule_table.h"
 #include "rules/status_macros.h"
@@ -36,6 +37,7 @@ struct Options {
   std::string node;
   std::optional<uint16_t> vlan;
   std::optional<Direction> direction;
+  std::string name;  // trace: the server name a pending flow's client asked
   bool json = false;
   bool compile = false;  // check: also build the dataplane's table
 };
@@ -61,7 +63,8 @@ bool ParseOptions(const std::vector<std::string>& args, Options& options,
           arg == "--in" ? Direction::kIngress : Direction::kEgress;
       continue;
     }
-    if (arg != "--aws-json" && arg != "--node" && arg != "--vlan") {
+    if (arg != "--aws-json" && arg != "--node" && arg != "--vlan" &&
+        arg != "--name") {
       err << "sgatectl: unknown option " << arg << "\n";
       return false;
     }
@@ -72,6 +75,8 @@ bool ParseOptions(const std::vector<std::string>& args, Options& options,
     const std::string& value = args[++i];
     if (arg == "--aws-json") {
       options.load.aws_json_path = value;
+    } else if (arg == "--name") {
+      options.name = value;
     } else if (arg == "--node") {
       options.node = value;
     } else {
@@ -143,6 +148,8 @@ struct PolicySummary {
   size_t groups = 0;
   size_t implicit_groups = 0;
   size_t rules[2] = {};  // per direction
+  size_t domain_rules = 0;  // egress rules with domains
+  size_t domains = 0;       // their names
   size_t interfaces = 0;
   size_t enforced_interfaces = 0;
   size_t prefix_lists = 0;
@@ -158,6 +165,8 @@ PolicySummary Summarise(const Policy& policy, const std::string& node) {
       s.rules[static_cast<int>(d)] += group.rules(d).size();
       for (const rules::Rule& rule : group.rules(d)) {
         s.expanded.Add(policy, d, rule);
+        s.domain_rules += rule.has_domains();
+        s.domains += rule.domains.size();
       }
     }
   }
@@ -171,8 +180,8 @@ PolicySummary Summarise(const Policy& policy, const std::string& node) {
 
 }  // namespace
 
-absl::StatusOr<rules::RuleTableStats> CompileInProcess(
-    const Policy& policy, const std::string& node) {
+absl::StatusOr<CompiledStats> CompileInProcess(const Policy& policy,
+                                               const std::string& node) {
   static const bool eal_up = [] {
     std::vector<std::string> args = {
         "sgatectl", "--no-huge", "--no-pci", "--no-shconf", "-m", "1024",
@@ -190,7 +199,9 @@ absl::StatusOr<rules::RuleTableStats> CompileInProcess(
   options.compile.node = node;
   SGATE_ASSIGN_OR_RETURN(std::unique_ptr<rules::RuleTable> table,
                          rules::RuleTable::Build(policy, options));
-  return table->stats();
+  SGATE_ASSIGN_OR_RETURN(std::unique_ptr<rules::DomainTable> names,
+                         rules::DomainTable::Build(policy, node, 0));
+  return CompiledStats{table->stats(), names->stats()};
 }
 
 namespace {
@@ -223,8 +234,10 @@ const char* ScanSimdName(rules::LaneScan::Simd simd) {
 
 // What was built and how long each part took, so that an operator sees why
 // a policy is big (rules/README.md says what each part is).
-void PrintCompiled(const rules::RuleTableStats& c, size_t peak_rss,
+void PrintCompiled(const CompiledStats& compiled, size_t peak_rss,
                    std::ostream& out) {
+  const rules::RuleTableStats& c = compiled.table;
+  const rules::DomainTableStats& n = compiled.names;
   out << "  compiled:        " << Ms(c.build_seconds) << ", "
       << Mib(c.memory_bytes()) << " of tables, peak RSS " << Mib(peak_rss)
       << "\n"
@@ -267,10 +280,16 @@ void PrintCompiled(const rules::RuleTableStats& c, size_t peak_rss,
              c.lanes_per_interface[0][0], c.lanes_per_interface[0][1],
              c.lanes_per_interface[1][0], c.lanes_per_interface[1][1])
       << " (lanes per interface)\n";
+  if (n.patterns != 0) {
+    out << "  domain names:    " << n.patterns << " patterns for " << n.rules
+        << " rules, Hyperscan database "
+        << absl::StrFormat("%.1f", n.database_bytes / 1024.0) << " KiB, "
+        << Ms(n.build_seconds) << "\n";
+  }
 }
 
 void PrintSummaryJson(const std::string& path, const PolicySummary& s,
-                      const std::optional<rules::RuleTableStats>& compiled,
+                      const std::optional<CompiledStats>& stats,
                       size_t peak_rss, std::ostream& out) {
   JsonWriter j;
   j.BeginObject();
@@ -289,8 +308,10 @@ void PrintSummaryJson(const std::string& path, const PolicySummary& s,
     j.Field("expanded_ipv6", s.expanded.Get(d, Family::kIPv6));
     j.EndObject();
   }
-  if (compiled) {
-    const rules::RuleTableStats& c = *compiled;
+  j.Field("domain_rules", s.domain_rules);
+  j.Field("domains", s.domains);
+  if (stats) {
+    const rules::RuleTableStats& c = stats->table;
     j.Key("compiled");
     j.BeginObject();
     j.Field("build_ms", c.build_seconds * 1e3);
@@ -324,6 +345,8 @@ void PrintSummaryJson(const std::string& path, const PolicySummary& s,
                                      [static_cast<int>(d)]);
       }
     }
+    j.Field("domain_patterns", stats->names.patterns);
+    j.Field("domain_database_bytes", stats->names.database_bytes);
     j.EndObject();
   }
   j.EndObject();
@@ -346,6 +369,10 @@ void PrintSummary(const std::string& path, const std::string& node,
         << s.expanded.Get(d, Family::kIPv4) << " IPv4 + "
         << s.expanded.Get(d, Family::kIPv6) << " IPv6 remote entries\n";
   }
+  if (s.domain_rules != 0) {
+    out << "  domain rules:    " << s.domain_rules << " egress, "
+        << s.domains << " names\n";
+  }
 }
 
 // The packet of a trace command: FILE, then LOCAL REMOTE PROTO [DETAIL].
@@ -355,7 +382,7 @@ std::optional<rules::PacketKey> ParsePacket(const Options& options,
   if (!options.direction || words.size() < 4 || words.size() > 5) {
     err << "usage: sgatectl trace FILE (--in|--out) LOCAL REMOTE PROTO "
            "[PORT|TYPE[/CODE]] [--vlan ID] [--node NAME] [--aws-json FILE] "
-           "[--json]\n";
+           "[--name SERVER_NAME] [--json]\n";
     return std::nullopt;
   }
   absl::StatusOr<rules::PacketKey> packet = ParseTracePacket(
@@ -369,11 +396,13 @@ std::optional<rules::PacketKey> ParsePacket(const Options& options,
 }
 
 void PrintTraceJson(const Policy& policy, const rules::PacketKey& packet,
-                    const rules::Verdict& verdict, std::ostream& out) {
+                    const std::string& name, const rules::Verdict& verdict,
+                    std::ostream& out) {
   JsonWriter j;
   j.BeginObject();
   j.Field("packet", DescribePacket(packet));
-  j.Field("verdict", verdict.allowed ? "allow" : "deny");
+  if (!name.empty()) j.Field("name", name);
+  j.Field("verdict", VerdictName(verdict.decision));
   j.Field("decision", DecisionName(verdict.decision));
   j.Key("interface");
   if (verdict.interface) {
@@ -393,15 +422,29 @@ void PrintTraceJson(const Policy& policy, const rules::PacketKey& packet,
     j.Field("rule", rule.Describe(ref.direction));
     j.Field("description", rule.description);
     j.Field("location", rule.location.ToString());
+    if (rule.has_domains()) {
+      j.Key("domains");
+      j.BeginArray();
+      for (const std::string& d : rule.domains) j.String(d);
+      j.EndArray();
+    }
     j.EndObject();
   }
   j.EndArray();
+  if (!verdict.matching_domains.empty()) {
+    // The domains that admitted the name.
+    j.Key("domains_matched");
+    j.BeginArray();
+    for (uint32_t d : verdict.matching_domains) j.String(policy.domain(d));
+    j.EndArray();
+  }
   j.EndObject();
   out << j.str() << "\n";
 }
 
 void PrintTrace(const Policy& policy, const rules::PacketKey& packet,
-                const rules::Verdict& verdict, std::ostream& out) {
+                const std::string& name, const rules::Verdict& verdict,
+                std::ostream& out) {
   out << DescribePacket(packet) << "\n";
   if (verdict.interface == nullptr) {
     out << "interface: none owns " << packet.local.ToString()
@@ -414,13 +457,40 @@ void PrintTrace(const Policy& policy, const rules::PacketKey& packet,
   }
   out << "interface: " << verdict.interface->name << " (groups "
       << absl::StrJoin(verdict.interface->security_groups, ", ") << ")\n";
-  if (!verdict.allowed) {
-    out << "verdict:   DENY (no " << rules::DirectionName(packet.direction)
-        << " rule of these groups allows it)\n";
-    return;
+  const size_t rule_count = verdict.matching_rules.size();
+  const char* rules_word = rule_count == 1 ? " rule" : " rules";
+  switch (verdict.decision) {
+    case rules::Decision::kPendingName:
+      out << "verdict:   PENDING: only rules with domains allow it; the "
+             "client's first payload\n           (TLS server_name, HTTP Host) "
+             "decides (give --name), by "
+          << rule_count << rules_word << "\n";
+      break;
+    case rules::Decision::kNameNotAllowed:
+      out << "verdict:   DENY (the name '" << name
+          << "' is admitted by no domain of "
+          << (rule_count == 1 ? "the rule that allows"
+                              : absl::StrCat("the ", rule_count,
+                                             " rules that allow"))
+          << " it)\n";
+      break;
+    case rules::Decision::kAllowedByRule:
+      out << "verdict:   ALLOW, by " << rule_count << rules_word;
+      if (!verdict.matching_domains.empty()) {
+        std::vector<std::string> domains;
+        for (uint32_t d : verdict.matching_domains) {
+          domains.push_back(policy.domain(d));
+        }
+        out << " (the name '" << name << "' as " << absl::StrJoin(domains, ", ")
+            << ")";
+      }
+      out << "\n";
+      break;
+    default:
+      out << "verdict:   DENY (no " << rules::DirectionName(packet.direction)
+          << " rule of these groups allows it)\n";
+      return;
   }
-  out << "verdict:   ALLOW, by " << verdict.matching_rules.size()
-      << (verdict.matching_rules.size() == 1 ? " rule" : " rules") << "\n";
   for (uint32_t id : verdict.matching_rules) {
     const rules::RuleRef& ref = policy.rules()[id];
     const rules::Rule& rule = policy.rule(id);
@@ -448,9 +518,9 @@ int RunCheck(const std::vector<std::string>& args, std::ostream& out,
       LoadPolicyReportingErrors(path, options.load, err);
   if (!policy) return 1;
   PolicySummary summary = Summarise(*policy, options.node);
-  std::optional<rules::RuleTableStats> compiled;
+  std::optional<CompiledStats> compiled;
   if (options.compile) {
-    absl::StatusOr<rules::RuleTableStats> stats =
+    absl::StatusOr<CompiledStats> stats =
         CompileInProcess(*policy, options.node);
     if (!stats.ok()) {
       err << path << ": cannot compile: " << stats.status().message() << "\n";
@@ -478,13 +548,17 @@ int RunTrace(const std::vector<std::string>& args, std::ostream& out,
       LoadPolicyReportingErrors(options.positional[0], options.load, err);
   if (!policy) return 1;
   rules::Reference reference(*policy, options.node);
-  rules::Verdict verdict = reference.Evaluate(*packet);
+  rules::Verdict verdict =
+      options.name.empty() ? reference.Evaluate(*packet)
+                           : reference.EvaluateNamed(*packet, options.name);
   if (options.json) {
-    PrintTraceJson(*policy, *packet, verdict, out);
+    PrintTraceJson(*policy, *packet, options.name, verdict, out);
   } else {
-    PrintTrace(*policy, *packet, verdict, out);
+    PrintTrace(*policy, *packet, options.name, verdict, out);
   }
-  return verdict.allowed ? 0 : kExitDenied;
+  if (verdict.allowed) return 0;
+  return verdict.decision == rules::Decision::kPendingName ? kExitPending
+                                                           : kExitDenied;
 }
 
 }  // namespace sgate::control

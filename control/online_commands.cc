@@ -4,6 +4,7 @@
 #include <cstring>
 
 #include "absl/status/statusor.h"
+#include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
@@ -124,8 +125,42 @@ void PrintRules(const YAML::Node& r, std::ostream& out) {
         rule["direction"].as<std::string>(""), Count(rule, "index"),
         admitted == 0 ? "-" : absl::StrCat(admitted),
         rule["rule"].as<std::string>(""));
+    if (const YAML::Node domains = rule["domains"];
+        domains.IsDefined() && domains.IsSequence()) {
+      std::vector<std::string> matched;
+      for (const YAML::Node& d : domains) {
+        matched.push_back(absl::StrCat(d["name"].as<std::string>(""), " ",
+                                       Count(d, "matched")));
+      }
+      out << absl::StrFormat("%56s names matched: %s\n", "",
+                             absl::StrJoin(matched, ", "));
+    }
   }
   out << "(- : no flow admitted under this generation)\n";
+}
+
+// "sg-web ingress[1]: tcp port 22 from prefix list pl-corp"
+std::string RuleLine(const YAML::Node& rule) {
+  return absl::StrCat(rule["group"].as<std::string>(""), " ",
+                      rule["direction"].as<std::string>(""), "[",
+                      Count(rule, "index"), "]: ",
+                      rule["rule"].as<std::string>(""));
+}
+
+// ", name pending", ", denied: name not_allowed (evil.example)", ", by
+// name api.github.com": a flow's standing with names, if any.
+std::string NameState(const YAML::Node& flow) {
+  std::string check = flow["name_check"].as<std::string>("");
+  std::string name = flow["name"].as<std::string>("");
+  if (check == "pending") return ", name pending";
+  if (!check.empty()) {
+    return absl::StrCat(", denied: name ", check,
+                        name.empty() ? "" : absl::StrCat(" (", name, ")"));
+  }
+  if (flow["named"].as<bool>(false)) {
+    return absl::StrCat(", by name ", name.empty() ? "(forgotten)" : name);
+  }
+  return "";
 }
 
 // "198.51.100.10:80", "[2001:db8::10]:80"
@@ -137,21 +172,27 @@ std::string Endpoint(const std::string& address, uint64_t port) {
 }
 
 void PrintFlows(const YAML::Node& r, std::ostream& out) {
-  out << absl::StrFormat("%-6s %-26s %-26s %-8s %-16s %-18s %9s %9s %8s\n",
-                         "proto", "local", "remote", "opened", "state",
-                         "rule", "pkts_in", "pkts_out", "expires");
+  out << absl::StrFormat(
+      "%-6s %-26s %-26s %-8s %-16s %-18s %9s %9s %8s  %s\n", "proto",
+      "local", "remote", "opened", "state", "rule", "pkts_in", "pkts_out",
+      "expires", "name");
   size_t n = 0;
   for (const YAML::Node& f : r["flows"]) {
     std::string rule = f["rule"].as<std::string>("-");
     if (f["untracked"].as<bool>(false)) rule += " (untracked)";
+    std::string state = f["state"].as<std::string>("");
+    if (const std::string check = f["name_check"].as<std::string>("");
+        !check.empty()) {
+      state = check == "pending" ? "name_pending" : "denied_" + check;
+    }
     out << absl::StrFormat(
-        "%-6s %-26s %-26s %-8s %-16s %-18s %9d %9d %7ds\n",
+        "%-6s %-26s %-26s %-8s %-16s %-18s %9d %9d %7ds  %s\n",
         f["protocol"].as<std::string>(""),
         Endpoint(f["local"].as<std::string>(""), Count(f, "local_port")),
         Endpoint(f["remote"].as<std::string>(""), Count(f, "remote_port")),
-        f["opened"].as<std::string>(""), f["state"].as<std::string>(""), rule,
+        f["opened"].as<std::string>(""), state, rule,
         Count(f, "packets_in"), Count(f, "packets_out"),
-        f["expires_in_s"].as<int64_t>(0));
+        f["expires_in_s"].as<int64_t>(0), f["name"].as<std::string>(""));
     ++n;
   }
   out << n << (n == 1 ? " flow" : " flows") << " (generation "
@@ -210,10 +251,18 @@ int RunOnlineTrace(const std::string& control_path,
   std::optional<rules::Direction> direction;
   std::optional<uint16_t> vlan;
   std::optional<uint16_t> sport;
+  std::string name;
   bool json = false;
   std::vector<std::string> words;
   for (size_t i = 0; i < args.size(); ++i) {
-    if (args[i] == "--in" || args[i] == "--out") {
+    if (args[i] == "--name") {
+      if (i + 1 == args.size() || args[i + 1].empty() ||
+          args[i + 1].find(' ') != std::string::npos) {
+        err << "sgatectl: --name expects a server name\n";
+        return 1;
+      }
+      name = args[++i];
+    } else if (args[i] == "--in" || args[i] == "--out") {
       direction = args[i] == "--in" ? rules::Direction::kIngress
                                     : rules::Direction::kEgress;
     } else if (args[i] == "--json") {
@@ -246,12 +295,13 @@ int RunOnlineTrace(const std::string& control_path,
   std::string request = absl::StrCat(
       "trace ", *direction == rules::Direction::kIngress ? "in" : "out", " ",
       absl::StrJoin(words, " "), vlan ? absl::StrCat(" vlan=", *vlan) : "",
-      sport ? absl::StrCat(" sport=", *sport) : "");
+      sport ? absl::StrCat(" sport=", *sport) : "",
+      name.empty() ? "" : absl::StrCat(" name=", name));
   std::string reply;
   std::optional<YAML::Node> node =
       Ask(control_path, request, "trace", json, &reply, out, err);
   if (!node) return 1;
-  bool allowed = (*node)["verdict"].as<std::string>("") == "allow";
+  const std::string verdict = (*node)["verdict"].as<std::string>("");
   if (json) {
     out << reply << "\n";
   } else {
@@ -263,13 +313,25 @@ int RunOnlineTrace(const std::string& control_path,
                 ? interface.as<std::string>()
                 : std::string("none owns this address on this node"))
         << "\n";
-    out << "verdict:   " << (allowed ? "ALLOW" : "DENY") << " ("
-        << (*node)["decision"].as<std::string>("") << ")\n";
+    out << "verdict:   " << absl::AsciiStrToUpper(verdict) << " ("
+        << (*node)["decision"].as<std::string>("") << ")";
+    if (const YAML::Node n = (*node)["name"]; n.IsScalar()) {
+      out << " for the name " << n.as<std::string>();
+    }
+    out << "\n";
     if (const YAML::Node rule = (*node)["rule"]; rule.IsMap()) {
-      out << "  " << rule["group"].as<std::string>("") << " "
-          << rule["direction"].as<std::string>("") << "["
-          << Count(rule, "index") << "]: " << rule["rule"].as<std::string>("")
-          << "\n";
+      out << "  " << RuleLine(rule);
+      if (const YAML::Node d = rule["domain"]; d.IsDefined() && d.IsScalar()) {
+        out << "  (by " << d.as<std::string>() << ")";
+      }
+      out << "\n";
+    }
+    if (const YAML::Node rules = (*node)["name_rules"]; rules.IsSequence()) {
+      out << "decided by the client's first payload (TLS server_name, HTTP "
+             "Host), among:\n";
+      for (const YAML::Node& rule : rules) {
+        out << "  " << RuleLine(rule) << "\n";
+      }
     }
     const YAML::Node flow = (*node)["flow"];
     if (!flow.IsMap()) {
@@ -277,14 +339,15 @@ int RunOnlineTrace(const std::string& control_path,
              "its id)\n";
     } else if (flow["exists"].as<bool>(false)) {
       out << "flow:      exists on worker " << Count(flow, "worker") << " ("
-          << flow["state"].as<std::string>("") << ", "
+          << flow["state"].as<std::string>("") << NameState(flow) << ", "
           << Count(flow, "packets_in") << " packets in, "
           << Count(flow, "packets_out") << " out)\n";
     } else {
       out << "flow:      none yet\n";
     }
   }
-  return allowed ? 0 : kExitDenied;
+  return verdict == "allow" ? 0 : verdict == "pending" ? kExitPending
+                                                       : kExitDenied;
 }
 
 namespace {

@@ -57,6 +57,16 @@ rules::PacketKey InterfaceKeyOf(const FlowRecord& f) {
   return key;
 }
 
+// A flow's standing with names (README.md, "Domain rules"): pending or
+// denied, admitted by a name, and the name that decided it if known.
+void NameFields(const FlowRecord& f, absl::string_view name, JsonWriter& j) {
+  if (f.name_check != dataplane::NameCheck::kNone) {
+    j.Field("name_check", dataplane::NameCheckName(f.name_check));
+  }
+  if (f.named) j.Field("named", true);
+  if (!name.empty()) j.Field("name", name);
+}
+
 // Whether the traced packet's flow exists, asked of every worker (the flow
 // lives on one; each looks in its own table). Null when the key is
 // incomplete — tcp/udp without the source port, an ICMP echo (its id) —
@@ -82,6 +92,7 @@ void TracedFlowJson(DataplaneView& dataplane, const rules::PacketKey& packet,
     const FlowRecord& f = (*found)->entry;
     j.Field("worker", (*found)->worker);
     j.Field("state", dataplane::FlowStateName(f.state));
+    NameFields(f, (*found)->name, j);
     j.Field("packets_in", f.packets[0]);
     j.Field("packets_out", f.packets[1]);
   }
@@ -89,8 +100,9 @@ void TracedFlowJson(DataplaneView& dataplane, const rules::PacketKey& packet,
 }
 
 void FlowJson(const rules::Policy& policy, uint32_t generation,
-              uint32_t worker, const FlowRecord& f,
+              uint32_t worker, const DataplaneView::ListedFlow& listed,
               const std::string& interface, uint32_t now, JsonWriter& j) {
+  const FlowRecord& f = listed.entry;
   j.BeginObject();
   j.Field("worker", worker);
   j.Field("interface", interface);
@@ -102,6 +114,7 @@ void FlowJson(const rules::Policy& policy, uint32_t generation,
   if (f.key.vlan != FlowKey::kUntagged) j.Field("vlan", f.key.vlan);
   j.Field("opened", f.opened_ingress ? "ingress" : "egress");
   j.Field("state", dataplane::FlowStateName(f.state));
+  NameFields(f, listed.name, j);
   j.Field("untracked", static_cast<bool>(f.untracked));
   j.Field("generation", f.generation);
   // A rule id names a rule of its own generation's policy only.
@@ -164,6 +177,19 @@ std::string ServeRules(DataplaneView& dataplane,
     j.BeginObject();
     RuleFields(policy, id, j);
     j.Field("admitted", dataplane.Admitted(id));
+    const rules::Rule& rule = policy.rule(id);
+    if (rule.has_domains()) {
+      // Flows each of its names admitted.
+      j.Key("domains");
+      j.BeginArray();
+      for (uint32_t d = 0; d < rule.domains.size(); ++d) {
+        j.BeginObject();
+        j.Field("name", rule.domains[d]);
+        j.Field("matched", dataplane.NamesMatched(rule.first_domain_id + d));
+        j.EndObject();
+      }
+      j.EndArray();
+    }
     j.EndObject();
   }
   j.EndArray();
@@ -181,9 +207,16 @@ std::string ServeTrace(DataplaneView& dataplane,
   std::vector<std::string> words = request;
   std::optional<uint16_t> vlan;
   std::optional<uint16_t> sport;
-  // Trailing "vlan=N" and "sport=N", in any order.
+  std::string name;
+  // Trailing "vlan=N", "sport=N" and "name=NAME", in any order.
   while (!words.empty() && (absl::StartsWith(words.back(), "vlan=") ||
-                            absl::StartsWith(words.back(), "sport="))) {
+                            absl::StartsWith(words.back(), "sport=") ||
+                            absl::StartsWith(words.back(), "name="))) {
+    if (absl::StartsWith(words.back(), "name=")) {
+      name = words.back().substr(5);
+      words.pop_back();
+      continue;
+    }
     bool is_vlan = absl::StartsWith(words.back(), "vlan=");
     uint32_t value = 0;
     if (!absl::SimpleAtoi(words.back().substr(is_vlan ? 5 : 6), &value) ||
@@ -203,13 +236,15 @@ std::string ServeTrace(DataplaneView& dataplane,
       vlan, std::vector<std::string>(words.begin() + 2, words.end()));
   if (!packet.ok()) return ErrorReply(packet.status().message());
 
-  dataplane::Explanation e = dataplane.Explain(*packet);
+  dataplane::Explanation e = dataplane.Explain(*packet, name);
+  const rules::Policy& policy = dataplane.policy();
   JsonWriter j;
   j.BeginObject();
   j.Field("generation", dataplane.generation());
   j.Field("packet", DescribePacket(*packet));
-  j.Field("verdict", rules::IsAllowed(e.decision) ? "allow" : "deny");
+  j.Field("verdict", VerdictName(e.decision));
   j.Field("decision", DecisionName(e.decision));
+  if (!name.empty()) j.Field("name", name);
   j.Key("interface");
   if (e.interface.empty()) {
     j.Null();
@@ -220,8 +255,24 @@ std::string ServeTrace(DataplaneView& dataplane,
   if (e.decision == rules::Decision::kAllowedByRule) {
     j.Key("rule");
     j.BeginObject();
-    RuleFields(dataplane.policy(), e.rule_id, j);
+    RuleFields(policy, e.rule_id, j);
+    if (e.by_name) j.Field("domain", policy.domain(e.domain_id));
     j.EndObject();
+  }
+  if (!e.name_rules.empty()) {
+    // The rules whose names decide the flow.
+    j.Key("name_rules");
+    j.BeginArray();
+    for (uint32_t id : e.name_rules) {
+      j.BeginObject();
+      RuleFields(policy, id, j);
+      j.Key("domains");
+      j.BeginArray();
+      for (const std::string& d : policy.rule(id).domains) j.String(d);
+      j.EndArray();
+      j.EndObject();
+    }
+    j.EndArray();
   }
   j.EndObject();
   return j.str();
@@ -234,7 +285,7 @@ std::string ServeFlows(DataplaneView& dataplane,
     return ErrorReply("expected flows [LIMIT] [INTERFACE]");
   }
   std::string only = words.size() > 2 ? words[2] : "";
-  absl::StatusOr<std::vector<std::vector<FlowRecord>>> flows =
+  absl::StatusOr<std::vector<std::vector<DataplaneView::ListedFlow>>> flows =
       dataplane.ListFlows(limit);
   if (!flows.ok()) return ErrorReply(flows.status().message());
   const rules::Policy& policy = dataplane.policy();
@@ -246,8 +297,9 @@ std::string ServeFlows(DataplaneView& dataplane,
   j.Key("flows");
   j.BeginArray();
   for (uint32_t w = 0; w < flows->size(); ++w) {
-    for (const FlowRecord& f : (*flows)[w]) {
-      std::string interface = dataplane.Explain(InterfaceKeyOf(f)).interface;
+    for (const DataplaneView::ListedFlow& f : (*flows)[w]) {
+      std::string interface =
+          dataplane.Explain(InterfaceKeyOf(f.entry), "").interface;
       if (!only.empty() && interface != only) continue;
       FlowJson(policy, generation, w, f, interface, now, j);
     }

@@ -194,15 +194,18 @@ class Sgate final : public DataplaneView {
     static const rules::Policy kNone;
     return publisher_.Live() ? publisher_.Live()->policy() : kNone;
   }
-  dataplane::Explanation Explain(
-      const rules::PacketKey& packet) const override {
-    return publisher_.Live() ? publisher_.Live()->Explain(packet)
+  dataplane::Explanation Explain(const rules::PacketKey& packet,
+                                 absl::string_view name) const override {
+    return publisher_.Live() ? publisher_.Live()->Explain(packet, name)
                              : dataplane::Explanation{};
   }
   uint64_t Admitted(uint32_t rule_id) const override {
     return publisher_.Live()
                ? publisher_.Live()->rule_counters().Admitted(rule_id)
                : 0;
+  }
+  uint64_t NamesMatched(uint32_t domain_id) const override {
+    return publisher_.Live()->name_counters().Admitted(domain_id);
   }
   StatsSnapshot Stats() const override {
     StatsSnapshot s;
@@ -229,7 +232,7 @@ class Sgate final : public DataplaneView {
       const dataplane::FlowKey& key) override {
     return forwarding_.FindFlow(key);
   }
-  absl::StatusOr<std::vector<std::vector<dataplane::FlowRecord>>> ListFlows(
+  absl::StatusOr<std::vector<std::vector<ListedFlow>>> ListFlows(
       uint32_t limit) override {
     return forwarding_.ListFlows(limit);
   }

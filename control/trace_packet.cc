@@ -86,8 +86,17 @@ absl::string_view DecisionName(rules::Decision decision) {
       return "unknown_interface_dropped";
     case rules::Decision::kUnknownInterfacePassed:
       return "unknown_interface_passed";
+    case rules::Decision::kPendingName:
+      return "pending_name";
+    case rules::Decision::kNameNotAllowed:
+      return "name_not_allowed";
   }
   return "?";
+}
+
+absl::string_view VerdictName(rules::Decision decision) {
+  if (decision == rules::Decision::kPendingName) return "pending";
+  return rules::IsAllowed(decision) ? "allow" : "deny";
 }
 
 }  // namespace sgate::control

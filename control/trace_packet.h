@@ -25,4 +25,8 @@ std::string DescribePacket(const rules::PacketKey& packet);
 // "allowed_by_rule", "no_rule_matched", ... (stable JSON values)
 absl::string_view DecisionName(rules::Decision decision);
 
+// "allow", "deny", or "pending" (a flow only rules with domains allow,
+// whose client's first payload decides).
+absl::string_view VerdictName(rules::Decision decision);
+
 }  // namespace sgate::control

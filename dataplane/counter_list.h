@@ -39,7 +39,15 @@ enum class CounterKind : uint8_t {
     "packets for no enforced interface, passed (unknown_interface: pass)")   \
   X(classified, kCounter,                                                   \
     "packets the rules decided: no tracked flow of theirs, or its re-check " \
-    "after a reload (a packet of a tracked flow is not looked up)")
+    "after a reload (a packet of a tracked flow is not looked up)")          \
+  X(names_allowed, kCounter,                                                \
+    "flows pending a name that their TLS server_name or HTTP Host admitted") \
+  X(names_denied, kCounter,                                                 \
+    "flows pending a name, denied by it or for want of one")                \
+  X(names_reassembled, kCounter,                                            \
+    "flows pending a name whose request was reassembled from segments")     \
+  X(resets_sent, kCounter,                                                  \
+    "TCP resets sent to the clients of flows denied by name")
 
 // The flow-log writer's counters (control/flow_log_writer.h), kept by the
 // control thread rather than summed over the workers: X(member, kind,

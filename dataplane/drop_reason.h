@@ -43,7 +43,13 @@ namespace sgate::dataplane {
     "frames from the inside sent with an interface's address from a MAC "     \
     "not its own (settings.anti_spoofing)")                                    \
   X(kNoPolicy, "no_policy",                                                   \
-    "frames that arrived before sgate had any policy to enforce")
+    "frames that arrived before sgate had any policy to enforce")             \
+  X(kDomainNotAllowed, "domain_not_allowed",                                  \
+    "packets of flows whose client asked for a name no rule admits, or for "  \
+    "none (not TLS or HTTP, no server_name, no Host)")                        \
+  X(kDomainUndecided, "domain_undecided",                                     \
+    "packets of flows whose name was not known within 4 KiB, 8 segments "     \
+    "and 2 s of client payload")
 
 enum class DropReason : uint8_t {
   kNone = 0,  // not dropped: what ParseFrame returns for a good frame

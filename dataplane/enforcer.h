@@ -2,6 +2,7 @@
 
 #include <cstdint>
 #include <cstring>
+#include <optional>
 
 #include <rte_debug.h>
 
@@ -9,10 +10,13 @@
 #include "dataplane/counter_list.h"
 #include "dataplane/drop_reason.h"
 #include "dataplane/flow_accounting.h"
+#include "dataplane/flow_names.h"
 #include "dataplane/flow_table.h"
 #include "dataplane/fragment_table.h"
 #include "dataplane/packet_parser.h"
+#include "dataplane/pending_names.h"
 #include "dataplane/policy_table.h"
+#include "dataplane/server_name.h"
 #include "rules/packet_key.h"
 #include "rules/policy.h"
 
@@ -21,13 +25,18 @@ namespace sgate::dataplane {
 struct Verdict {
   bool forward = false;
   DropReason reason = DropReason::kCount;  // when !forward
+  // When !forward: answer the frame with a TCP RST back to its sender
+  // (RewriteAsReset), the client of a flow denied by name.
+  bool reset = false;
 };
 
 // The per-packet decision of one worker, on plain frame bytes: parse →
 // later fragments follow their first → ICMP errors follow the flow they
 // quote → flow table hit: update state and pass → miss: classify, and on
-// allow track the new flow. Ports, mbufs and bursts stay outside, so this
-// logic is tested without EAL and with any rule table (a PolicyTable,
+// allow track the new flow. A flow only rules with domains allow is
+// tracked pending until its client's first payload names the server
+// (ProcessNamedFlow). Ports, mbufs and bursts stay outside, so this logic
+// is tested without EAL and with any rule table (a PolicyTable,
 // dataplane/policy_table.h). No allocation, locks or virtual calls.
 //
 // Operations (DESIGN.md §8) need the FlowAccounting attached to the flow
@@ -36,9 +45,13 @@ struct Verdict {
 // the inside. Without one, the Enforcer decides as before.
 class Enforcer {
  public:
-  // `worker`: this worker's index, for the per-worker rule counters.
+  // `worker`: this worker's index, for the per-worker rule counters and the
+  // table's per-worker scratch.
   Enforcer(FlowTable& flows, uint32_t worker = 0)
-      : flows_(flows), worker_(worker) {}
+      : flows_(flows),
+        worker_(worker),
+        pending_(flows.capacity()),
+        names_(flows.capacity()) {}
 
   // The most packets ProcessBurst takes at once: the worker's rx burst.
   static constexpr uint16_t kMaxBurst = 32;
@@ -75,9 +88,15 @@ class Enforcer {
     counters_.forwarded -= n;
     counters_.drops[static_cast<int>(DropReason::kTxFull)] += n;
   }
+  // The worker sent `n` resets (Verdict::reset).
+  void CountResetsSent(uint32_t n) { counters_.resets_sent += n; }
 
   const EnforcerCounters& counters() const { return counters_; }
   FlowTable& flows() { return flows_; }
+  // The names that decided this worker's flows.
+  const FlowNames& names() const { return names_; }
+  // Reassembly buffers held by flows pending a name (for tests).
+  uint32_t pending_buffers_in_use() const { return pending_.buffers_in_use(); }
 
   // The flow key of a packet as `sgatectl trace` describes it, oriented as
   // the dataplane's keys are; `src_port` is the sender's port for tcp/udp.
@@ -124,6 +143,18 @@ class Enforcer {
   template <PolicyTable Table>
   bool FromOwnSource(const Table& table, const ParsedPacket& p,
                      const uint8_t* frame);
+  // A packet of a flow denied by name; its client is reset unless the
+  // policy says drop (or the packet is a RST itself, or the server's).
+  template <PolicyTable Table>
+  Verdict DropNamed(const FlowEntry& flow, const ParsedPacket& p,
+                    bool from_client, const Table& table) {
+    Verdict v = Drop(flow.name_check == NameCheck::kUndecided
+                         ? DropReason::kDomainUndecided
+                         : DropReason::kDomainNotAllowed);
+    v.reset = from_client && (p.tcp_flags & kTcpRst) == 0 &&
+              table.domain_reject() == rules::DomainReject::kRst;
+    return v;
+  }
 
   static FlowKey KeyOf(const ParsedPacket& p, bool ingress);
   // The key of the flow an ICMP error quotes. The quoted packet went the
@@ -146,18 +177,56 @@ class Enforcer {
   // `check_mac`: with anti-spoofing, the frame of a packet from the
   // inside, whose source MAC must be its interface's; else null.
   template <PolicyTable Table>
-  Verdict ProcessFlow(const ParsedPacket& p, const FlowKey& key,
-                      uint64_t hash, bool ingress, uint32_t length,
-                      uint32_t now, const Table& table,
+  Verdict ProcessFlow(const ParsedPacket& p, const uint8_t* frame,
+                      const FlowKey& key, uint64_t hash, bool ingress,
+                      uint32_t length, uint32_t now, const Table& table,
                       const ClassifyResult* classified,
                       const uint8_t* check_mac);
   // ProcessFlow's miss: classify (unless `classified`), check the
   // interface's cap, track the new flow.
   template <PolicyTable Table>
-  Verdict OpenFlow(const ParsedPacket& p, const FlowKey& key, uint64_t hash,
-                   bool ingress, uint32_t length, uint32_t now,
-                   const Table& table, const ClassifyResult* classified,
-                   const uint8_t* check_mac);
+  Verdict OpenFlow(const ParsedPacket& p, const uint8_t* frame,
+                   const FlowKey& key, uint64_t hash, bool ingress,
+                   uint32_t length, uint32_t now, const Table& table,
+                   const ClassifyResult* classified, const uint8_t* check_mac);
+
+  // A packet of a flow whose name is pending or denied (README.md, "Domain
+  // rules"). Packets without payload pass while it is pending; the
+  // client's payload is reassembled until it names the server, which
+  // decides; the server speaking first, a bound passed, or a name no rule
+  // admits denies the flow, whose packets are then all dropped. Returns
+  // the drop, or nullopt when the packet passes: the caller then tracks it
+  // as any packet of the flow. Out of line, like AdmitPending, so that the
+  // established path keeps its code and its registers (and NextState one
+  // caller, which GCC inlines: with two it did not, +2 cycles a packet).
+  template <PolicyTable Table>
+  [[gnu::noinline]] std::optional<Verdict> ProcessNamedFlow(
+      FlowEntry& flow, const ParsedPacket& p, const uint8_t* frame,
+      bool from_opener, uint32_t now, const Table& table);
+  // A new flow that only rules with domains allow: tracked pending, or
+  // decided at once when its first packet carries payload.
+  template <PolicyTable Table>
+  [[gnu::noinline]] Verdict AdmitPending(FlowEntry& flow,
+                                         const ParsedPacket& p,
+                                         const uint8_t* frame, uint32_t now,
+                                         const Table& table);
+  // The client's payload `segment` of pending `flow`: the drop if it
+  // denies the flow, else nullopt (decided, or not yet).
+  template <PolicyTable Table>
+  std::optional<Verdict> DecidePending(FlowEntry& flow, const ParsedPacket& p,
+                                       const TcpSegment& segment, uint32_t now,
+                                       const Table& table);
+  // Denies pending `flow` (kNotAllowed or kUndecided) and drops `p`, which
+  // came from its client or not.
+  template <PolicyTable Table>
+  Verdict DenyName(FlowEntry& flow, NameCheck why, const ParsedPacket& p,
+                   bool from_client, uint32_t now, const Table& table);
+  // Revalidation of a flow that a name admitted, under rules that leave
+  // it pending: the name it asked for decides again, if still remembered;
+  // if not, that some rule with domains allows it is enough.
+  template <PolicyTable Table>
+  bool NameStillAllowed(FlowEntry& flow, const ParsedPacket& p,
+                        const Table& table);
 
   FlowTable& flows_;
   uint32_t worker_;
@@ -173,6 +242,10 @@ class Enforcer {
   ClassifyResult opening_results_[kMaxBurst];
   bool secondary_decides_[kMaxBurst];  // stage 2: see FlowTable::Presence
   EnforcerCounters counters_;
+  // Beside the flow table, touched only by flows pending a name; last, so
+  // that the burst's scratch above keeps its place.
+  PendingNames pending_;
+  FlowNames names_;
 };
 
 template <PolicyTable Table>
@@ -255,7 +328,7 @@ void Enforcer::ProcessBurst(const uint8_t* const* frames,
     } else {
       // Flows count IP bytes, as VPC Flow Logs do: the same whatever the
       // frame's VLAN tags.
-      verdicts[i] = ProcessFlow(p, keys_[i], hashes_[i], ingress,
+      verdicts[i] = ProcessFlow(p, frames[i], keys_[i], hashes_[i], ingress,
                                 p.l3_length, now, table, classified,
                                 check_macs ? frames[i] : nullptr);
       if (verdicts[i].forward && p.is_fragment) {
@@ -266,9 +339,10 @@ void Enforcer::ProcessBurst(const uint8_t* const* frames,
 }
 
 template <PolicyTable Table>
-Verdict Enforcer::ProcessFlow(const ParsedPacket& p, const FlowKey& key,
-                              uint64_t hash, bool ingress, uint32_t length,
-                              uint32_t now, const Table& table,
+Verdict Enforcer::ProcessFlow(const ParsedPacket& p, const uint8_t* frame,
+                              const FlowKey& key, uint64_t hash, bool ingress,
+                              uint32_t length, uint32_t now,
+                              const Table& table,
                               const ClassifyResult* classified,
                               const uint8_t* check_mac) {
   if (p.has_quote) {
@@ -291,16 +365,26 @@ Verdict Enforcer::ProcessFlow(const ParsedPacket& p, const FlowKey& key,
       if (!FromOwnMac(table, slot, check_mac)) return Spoofed(slot);
     }
     bool from_opener = flow->opened_ingress == ingress;
-    // A flow admitted under an older policy is re-checked when it is
-    // untracked, or when the policy asks for it (DESIGN.md §5). An ICMP
-    // flow waits for its opener's next packet: only that carries the type
-    // and code its rule matched.
-    if (flow->generation != table.generation() &&
-        (flow->untracked || table.revalidate_on_change()) &&
-        (from_opener || !rules::HasIcmpFields(p.protocol))) {
+    // The one test established flows pay for names: a byte loaded anyway.
+    if (flow->name_check != NameCheck::kNone) [[unlikely]] {
+      if (std::optional<Verdict> dropped =
+              ProcessNamedFlow(*flow, p, frame, from_opener, now, table)) {
+        flows_.Count(flow, direction, length);
+        return *dropped;
+      }
+    } else if (flow->generation != table.generation() &&
+               (flow->untracked || table.revalidate_on_change()) &&
+               (from_opener || !rules::HasIcmpFields(p.protocol))) {
+      // A flow admitted under an older policy is re-checked when it is
+      // untracked, or when the policy asks for it (DESIGN.md §5). An ICMP
+      // flow waits for its opener's next packet: only that carries the
+      // type and code its rule matched.
       ++counters_.classified;
       ClassifyResult recheck = table.Classify(OpenerKeyOf(*flow, p));
-      if (!recheck.interface_known || !recheck.allowed) {
+      // Only rules with domains allow it now: a flow a name admitted may
+      // stay; any other never asked for a name.
+      if (!recheck.interface_known || !recheck.allowed ||
+          (recheck.awaiting_name && !NameStillAllowed(*flow, p, table))) {
         FlowAccounting* accounting = flows_.accounting();
         uint16_t slot = accounting ? accounting->SlotOf(flows_.IndexOf(flow))
                                    : kNoSlot;
@@ -309,7 +393,10 @@ Verdict Enforcer::ProcessFlow(const ParsedPacket& p, const FlowKey& key,
                       slot, length);
       }
       flow->generation = table.generation();
-      flows_.SetRule(flow, recheck.rule_id);
+      if (!recheck.awaiting_name) {
+        flows_.SetRule(flow, recheck.rule_id);
+        flow->named = false;
+      }
       flow->untracked = recheck.untracked;
     }
     flow->state = NextState(flow->state, flow->fins, p.tcp_flags, from_opener);
@@ -317,8 +404,8 @@ Verdict Enforcer::ProcessFlow(const ParsedPacket& p, const FlowKey& key,
     flows_.Count(flow, direction, length);
     return Forward();
   }
-  return OpenFlow(p, key, hash, ingress, length, now, table, classified,
-                  check_mac);
+  return OpenFlow(p, frame, key, hash, ingress, length, now, table,
+                  classified, check_mac);
 }
 
 // Out of line: kept apart, the established-flow path above stays as compact
@@ -326,9 +413,10 @@ Verdict Enforcer::ProcessFlow(const ParsedPacket& p, const FlowKey& key,
 // slower with all of it inlined); a call is nothing beside classifying.
 template <PolicyTable Table>
 __attribute__((noinline)) Verdict Enforcer::OpenFlow(
-    const ParsedPacket& p, const FlowKey& key, uint64_t hash, bool ingress,
-    uint32_t length, uint32_t now, const Table& table,
-    const ClassifyResult* classified, const uint8_t* check_mac) {
+    const ParsedPacket& p, const uint8_t* frame, const FlowKey& key,
+    uint64_t hash, bool ingress, uint32_t length, uint32_t now,
+    const Table& table, const ClassifyResult* classified,
+    const uint8_t* check_mac) {
   const int direction = ingress ? 0 : 1;
   ++counters_.classified;
   ClassifyResult result =
@@ -366,8 +454,11 @@ __attribute__((noinline)) Verdict Enforcer::OpenFlow(
   flows_.SetRule(flow, result.rule_id);
   flow->untracked = result.untracked;
   flow->generation = table.generation();
-  table.CountAdmitted(worker_, result.rule_id);
   flows_.Count(flow, direction, length);
+  if (result.awaiting_name) [[unlikely]] {
+    return AdmitPending(*flow, p, frame, now, table);
+  }
+  table.CountAdmitted(worker_, result.rule_id);
   return Forward();
 }
 
@@ -387,6 +478,154 @@ bool Enforcer::FromOwnSource(const Table& table, const ParsedPacket& p,
   if (FromOwnMac(table, slot, frame)) return true;
   flows_.accounting()->CountSpoofed(slot);
   return false;
+}
+
+template <PolicyTable Table>
+Verdict Enforcer::AdmitPending(FlowEntry& flow, const ParsedPacket& p,
+                               const uint8_t* frame, uint32_t now,
+                               const Table& table) {
+  // Counted against its rule once a name decides.
+  flow.name_check = NameCheck::kPending;
+  const TcpSegment segment = TcpSegmentOf(frame, p);
+  pending_.Begin(flows_.IndexOf(&flow),
+                 segment.seq + ((p.tcp_flags & kTcpSyn) ? 1 : 0));
+  if (segment.payload_length != 0) {
+    if (std::optional<Verdict> dropped =
+            DecidePending(flow, p, segment, now, table)) {
+      return *dropped;
+    }
+  }
+  return Forward();
+}
+
+template <PolicyTable Table>
+std::optional<Verdict> Enforcer::ProcessNamedFlow(FlowEntry& flow,
+                                                  const ParsedPacket& p,
+                                                  const uint8_t* frame,
+                                                  bool from_opener,
+                                                  uint32_t now,
+                                                  const Table& table) {
+  // Rules with domains are egress rules: the opener is the client.
+  if (flow.name_check != NameCheck::kPending) {
+    return DropNamed(flow, p, from_opener, table);
+  }
+  if (flow.generation != table.generation()) {
+    // Pending flows follow the rules in force, whatever admitted them.
+    ClassifyResult now_rules = table.Classify(OpenerKeyOf(flow, p));
+    flow.generation = table.generation();
+    if (!now_rules.interface_known || !now_rules.allowed) {
+      return DenyName(flow, NameCheck::kNotAllowed, p, from_opener, now,
+                      table);
+    }
+    if (!now_rules.awaiting_name) {  // a rule without domains allows it now
+      pending_.End(flows_.IndexOf(&flow));
+      flow.name_check = NameCheck::kNone;
+      flows_.SetRule(&flow, now_rules.rule_id);
+      flow.untracked = now_rules.untracked;
+      table.CountAdmitted(worker_, now_rules.rule_id);
+      return std::nullopt;
+    }
+  }
+  const TcpSegment segment = TcpSegmentOf(frame, p);
+  if (segment.payload_length == 0 && !p.is_fragment) {
+    // A SYN again (a retransmission, or the port reused): the stream
+    // starts after it.
+    if (from_opener && (p.tcp_flags & kTcpSyn) != 0) {
+      pending_.Begin(flows_.IndexOf(&flow), segment.seq + 1);
+    }
+    return std::nullopt;
+  }
+  // The server speaking first is neither TLS nor HTTP.
+  if (!from_opener) {
+    return DenyName(flow, NameCheck::kNotAllowed, p, false, now, table);
+  }
+  return DecidePending(flow, p, segment, now, table);
+}
+
+template <PolicyTable Table>
+std::optional<Verdict> Enforcer::DecidePending(FlowEntry& flow,
+                                               const ParsedPacket& p,
+                                               const TcpSegment& segment,
+                                               uint32_t now,
+                                               const Table& table) {
+  // sgate does not reassemble IP fragments: a fragmented ClientHello
+  // cannot be read.
+  if (p.is_fragment) {
+    return DenyName(flow, NameCheck::kUndecided, p, true, now, table);
+  }
+  const uint32_t entry = flows_.IndexOf(&flow);
+  // The data of a SYN (TCP Fast Open) follows the SYN's own number.
+  TcpSegment data = segment;
+  if ((p.tcp_flags & kTcpSyn) != 0) ++data.seq;
+  const PendingNames::Stream stream = pending_.Add(entry, data, now);
+  switch (stream.status) {
+    case PendingNames::Status::kWaiting:
+      return std::nullopt;
+    case PendingNames::Status::kUndecided:
+      return DenyName(flow, NameCheck::kUndecided, p, true, now, table);
+    case PendingNames::Status::kConflict:
+      return DenyName(flow, NameCheck::kNotAllowed, p, true, now, table);
+    case PendingNames::Status::kScan:
+      break;
+  }
+  ServerName name;
+  const NameScan scan = ScanServerName(stream.data, stream.length, &name);
+  if (scan != NameScan::kNeedMore && stream.reassembled) {
+    ++counters_.names_reassembled;
+  }
+  switch (scan) {
+    case NameScan::kNeedMore:
+      // Passed: the server gets nothing it can act on before the request
+      // is whole, and the segment that completes it is decided.
+      if (pending_.Keep(entry, data, now)) return std::nullopt;
+      return DenyName(flow, NameCheck::kUndecided, p, true, now, table);
+    case NameScan::kTooLong:
+      return DenyName(flow, NameCheck::kUndecided, p, true, now, table);
+    case NameScan::kNoName:
+    case NameScan::kInvalid:
+      return DenyName(flow, NameCheck::kNotAllowed, p, true, now, table);
+    case NameScan::kFound:
+      break;
+  }
+  names_.Remember(entry, flow.key, name);
+  const rules::NameMatch match =
+      table.DecideName(OpenerKeyOf(flow, p), name.view(), worker_);
+  if (!match.allowed) {
+    return DenyName(flow, NameCheck::kNotAllowed, p, true, now, table);
+  }
+  pending_.End(entry);
+  flow.name_check = NameCheck::kNone;
+  flow.named = true;
+  flows_.SetRule(&flow, match.rule_id);
+  ++counters_.names_allowed;
+  table.CountAdmitted(worker_, match.rule_id);
+  table.CountName(worker_, match.domain_id);
+  return std::nullopt;
+}
+
+template <PolicyTable Table>
+Verdict Enforcer::DenyName(FlowEntry& flow, NameCheck why,
+                           const ParsedPacket& p, bool from_client,
+                           uint32_t now, const Table& table) {
+  pending_.End(flows_.IndexOf(&flow));
+  flow.name_check = why;
+  // Kept long enough to drop (and reset) what the client still sends,
+  // like a closed connection; then its next packet is a new flow.
+  flow.expires_at = now + kTcpClosedTimeout;
+  ++counters_.names_denied;
+  return DropNamed(flow, p, from_client, table);
+}
+
+template <PolicyTable Table>
+bool Enforcer::NameStillAllowed(FlowEntry& flow, const ParsedPacket& p,
+                                const Table& table) {
+  if (!flow.named) return false;
+  absl::string_view name = names_.Find(flows_.IndexOf(&flow), flow.key);
+  if (name.empty()) return true;
+  const rules::NameMatch match =
+      table.DecideName(OpenerKeyOf(flow, p), name, worker_);
+  if (match.allowed) flows_.SetRule(&flow, match.rule_id);
+  return match.allowed;
 }
 
 }  // namespace sgate::dataplane

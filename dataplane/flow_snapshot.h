@@ -1,11 +1,14 @@
 #pragma once
 
+#include <algorithm>
 #include <array>
 #include <atomic>
 #include <optional>
 #include <cstdint>
 
+#include "dataplane/flow_names.h"
 #include "dataplane/flow_table.h"
+#include "dataplane/server_name.h"
 
 namespace sgate::dataplane {
 
@@ -17,7 +20,7 @@ namespace sgate::dataplane {
 class FlowSnapshot {
  public:
   // At most this many flows per worker per listing: enough to read, small
-  // enough (~100 KiB) to keep per worker.
+  // enough (~100 KiB, and 250 KiB of their names) to keep per worker.
   static constexpr uint32_t kMaxFlows = 1024;
   // Entries the worker examines per loop iteration while a request is
   // open: ~10 µs of work, so a listing never stalls forwarding.
@@ -36,9 +39,11 @@ class FlowSnapshot {
   // Control thread, once Ready().
   const FlowRecord* flows() const { return flows_.data(); }
   uint32_t count() const { return count_; }
+  // The name that decided flows()[i], or empty.
+  absl::string_view name(uint32_t i) const { return names_[i].view(); }
 
   // Worker: called once per loop iteration; cheap when nothing is asked.
-  void Serve(const FlowTable& table, uint32_t now) {
+  void Serve(const FlowTable& table, const FlowNames& names, uint32_t now) {
     uint64_t requested = requested_.load(std::memory_order_acquire);
     if (requested == served_.load(std::memory_order_relaxed)) return;
     if (requested != serving_) {  // a new request: start over
@@ -46,8 +51,14 @@ class FlowSnapshot {
       cursor_ = 0;
       count_ = 0;
     }
+    uint32_t first = count_;
     cursor_ = table.Collect(cursor_, kScanSlice, now, flows_.data(), limit_,
-                            &count_);
+                            &count_, indices_.data());
+    for (uint32_t i = first; i < count_; ++i) {
+      absl::string_view name = names.Find(indices_[i], flows_[i].key);
+      names_[i].length = static_cast<uint8_t>(name.size());
+      std::copy(name.begin(), name.end(), names_[i].bytes);
+    }
     if (cursor_ == table.capacity() || count_ == limit_) {
       served_.store(requested, std::memory_order_release);
     }
@@ -63,6 +74,8 @@ class FlowSnapshot {
   uint32_t count_ = 0;
   // Inline, so the buffer lives wherever its worker was allocated.
   std::array<FlowRecord, kMaxFlows> flows_;
+  std::array<uint32_t, kMaxFlows> indices_;  // in the table
+  std::array<ServerName, kMaxFlows> names_;
 };
 
 // Lets the control thread ask a worker whether a flow exists (`sgatectl
@@ -80,16 +93,22 @@ class FlowProbe {
     return answered_.load(std::memory_order_acquire) ==
            asked_.load(std::memory_order_relaxed);
   }
-  // Once Ready(): the flow, if the worker has it.
+  // Once Ready(): the flow, if the worker has it, and the name that
+  // decided it (empty if none).
   const std::optional<FlowRecord>& answer() const { return answer_; }
+  absl::string_view name() const { return name_.view(); }
 
   // Worker: once per loop iteration.
-  void Serve(FlowTable& table, uint32_t now) {
+  void Serve(FlowTable& table, const FlowNames& names, uint32_t now) {
     uint64_t asked = asked_.load(std::memory_order_acquire);
     if (asked == answered_.load(std::memory_order_relaxed)) return;
     FlowEntry* entry = table.Lookup(key_, FlowTable::Hash(key_), now);
     answer_ = entry ? std::optional<FlowRecord>(table.Record(*entry))
                     : std::nullopt;
+    absl::string_view name =
+        entry ? names.Find(table.IndexOf(entry), key_) : absl::string_view();
+    name_.length = static_cast<uint8_t>(name.size());
+    std::copy(name.begin(), name.end(), name_.bytes);
     answered_.store(asked, std::memory_order_release);
   }
 
@@ -98,6 +117,7 @@ class FlowProbe {
   std::atomic<uint64_t> answered_{0};
   FlowKey key_;
   std::optional<FlowRecord> answer_;
+  ServerName name_;
 };
 
 }  // namespace sgate::dataplane

@@ -17,6 +17,16 @@ size_t AlignUp(size_t n) { return (n + kAlign - 1) / kAlign * kAlign; }
 
 }  // namespace
 
+const char* NameCheckName(NameCheck check) {
+  switch (check) {
+    case NameCheck::kNone: return "none";
+    case NameCheck::kPending: return "pending";
+    case NameCheck::kNotAllowed: return "not_allowed";
+    case NameCheck::kUndecided: return "undecided";
+  }
+  return "?";
+}
+
 uint32_t FlowTable::BucketCount(uint32_t capacity) {
   // Twice as many slots as entries, rounded up to a power of two so that a
   // bucket is picked with a mask.
@@ -193,6 +203,8 @@ FlowRecord FlowTable::Record(const FlowEntry& entry) const {
   r.state = entry.state;
   r.opened_ingress = entry.opened_ingress;
   r.untracked = entry.untracked;
+  r.name_check = entry.name_check;
+  r.named = entry.named;
   return r;
 }
 

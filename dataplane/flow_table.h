@@ -38,6 +38,13 @@ struct FlowKey {
 static_assert(sizeof(FlowKey) == 40, "FlowKey must have no padding: it is "
                                      "compared and hashed as bytes");
 
+// Where a flow that only rules with domains allow stands (README.md,
+// "Domain rules"): waiting for its client's first payload to name the
+// server, or denied by that name (its packets dropped until it expires).
+// kNone for every other flow, which is all the established path looks at.
+enum class NameCheck : uint8_t { kNone, kPending, kNotAllowed, kUndecided };
+const char* NameCheckName(NameCheck check);  // "pending", "not_allowed", ...
+
 // Per-flow state (DESIGN.md §1), the part every packet of the flow reads
 // or writes: one cache line, aligned, so that a packet of an established
 // flow touches its bucket and this line and nothing else. With millions of
@@ -61,6 +68,10 @@ struct alignas(64) FlowEntry {
   // Admitted as an untracked flow (DESIGN.md §5): re-checked against the
   // rules after every reload.
   bool untracked : 1 = false;
+  NameCheck name_check : 2 = NameCheck::kNone;
+  // Admitted by the name its client asked for (rule_id is a rule with
+  // domains).
+  bool named : 1 = false;
 };
 static_assert(sizeof(FlowEntry) == 64, "one cache line per flow");
 
@@ -86,6 +97,8 @@ struct FlowRecord {
   FlowState state = FlowState::kOther;
   bool opened_ingress = false;
   bool untracked = false;
+  NameCheck name_check = NameCheck::kNone;
+  bool named = false;
 };
 
 // A fixed-capacity flow table owned by one worker lcore: single writer, no
@@ -239,14 +252,17 @@ class FlowTable {
   }
 
   // Copies live flows from index `from` on, examining at most `budget`
-  // entries, into out[*count..limit). Returns where to continue
+  // entries, into out[*count..limit), and their indices into
+  // indices[*count..limit) if given. Returns where to continue
   // (capacity() when done). For listings done a slice at a time.
   uint32_t Collect(uint32_t from, uint32_t budget, uint32_t now,
-                   FlowRecord* out, uint32_t limit, uint32_t* count) const {
+                   FlowRecord* out, uint32_t limit, uint32_t* count,
+                   uint32_t* indices = nullptr) const {
     uint32_t end = from + budget < capacity_ ? from + budget : capacity_;
     uint32_t i = from;
     for (; i < end && *count < limit; ++i) {
       if (entries_[i].in_use && !Expired(entries_[i], now)) {
+        if (indices != nullptr) indices[*count] = i;
         out[(*count)++] = Record(entries_[i]);
       }
     }

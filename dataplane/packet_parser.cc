@@ -394,4 +394,22 @@ ParseError internal::ParseFrameGeneral(const uint8_t* data, uint32_t length,
   return ParseL4(data + offset + ip.l4_offset, ip.length - ip.l4_offset, out);
 }
 
+TcpSegment TcpSegmentOf(const uint8_t* frame, const ParsedPacket& p) {
+  // The parser accepted the frame: walking its IP header again cannot
+  // fail, and the TCP header's data offset is within the datagram.
+  const uint8_t* ip = frame + p.l3_offset;
+  IpHeader h;
+  std::array<uint8_t, 16> src, dst;
+  WalkIp(p.family, ip, p.l3_length, /*quoted=*/false, &h, &src, &dst);
+  const uint8_t* l4 = ip + h.l4_offset;
+  const uint32_t header_length = (l4[12] >> 4) * 4u;
+  TcpSegment s;
+  s.seq = Load32(l4 + 4);
+  s.ack = Load32(l4 + 8);
+  s.flags = l4[13];
+  s.payload = l4 + header_length;
+  s.payload_length = h.length - h.l4_offset - header_length;
+  return s;
+}
+
 }  // namespace sgate::dataplane

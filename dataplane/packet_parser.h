@@ -78,6 +78,21 @@ struct ParsedPacket {
 // general one.
 ParseError ParseFrame(const uint8_t* data, uint32_t length, ParsedPacket* out);
 
+// A TCP segment's sequence numbers and payload, for the packets that need
+// them (flows whose name is pending): not part of ParsedPacket, so the
+// established-flow path does not pay for them.
+struct TcpSegment {
+  uint32_t seq = 0;
+  uint32_t ack = 0;
+  uint8_t flags = 0;
+  const uint8_t* payload = nullptr;  // inside the frame
+  uint32_t payload_length = 0;       // to the end of the datagram
+};
+
+// The segment of a frame ParseFrame accepted as TCP (not a later
+// fragment); of a first fragment, only the payload it carries.
+TcpSegment TcpSegmentOf(const uint8_t* frame, const ParsedPacket& p);
+
 namespace internal {
 // The general path alone, for tests that check the short path agrees.
 ParseError ParseFrameGeneral(const uint8_t* data, uint32_t length,

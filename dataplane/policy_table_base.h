@@ -13,9 +13,9 @@
 namespace sgate::dataplane {
 
 // What every published table carries besides its classifier: the policy it
-// was built from, its generation, the flows admitted per rule, and which
-// flows are untracked. A PolicyTable, less Classify, ClassifyBurst and
-// Explain.
+// was built from, its generation, the flows admitted per rule and per
+// domain, and which flows are untracked. A PolicyTable, less Classify,
+// ClassifyBurst, DecideName and Explain.
 class PolicyTableBase {
  public:
   // `interfaces`: the names of the interfaces the classifier reports, by
@@ -28,6 +28,7 @@ class PolicyTableBase {
         flow_logs_(policy_.settings.flow_logs.has_value()),
         workers_(workers),
         counters_(workers, policy_.rules().size()),
+        name_counters_(workers, policy_.domain_rules().size()),
         untracked_(policy_, interfaces),
         interface_names_(interfaces),
         interfaces_(InterfaceTable::Identity(policy_, interfaces, workers)) {}
@@ -44,7 +45,15 @@ class PolicyTableBase {
   void CountAdmitted(uint32_t worker, uint32_t rule_id) const {
     counters_.Add(worker, rule_id);
   }
+  void CountName(uint32_t worker, uint32_t domain_id) const {
+    name_counters_.Add(worker, domain_id);
+  }
+  rules::DomainReject domain_reject() const {
+    return policy_.settings.domain_reject;
+  }
   const RuleCounters& rule_counters() const { return counters_; }
+  // Indexed by domain id.
+  const RuleCounters& name_counters() const { return name_counters_; }
   const rules::Policy& policy() const { return policy_; }
   const InterfaceTable& interfaces() const { return interfaces_; }
   bool flow_logs() const { return flow_logs_; }
@@ -65,6 +74,7 @@ class PolicyTableBase {
   bool flow_logs_;  // beside generation_: the workers read it every burst
   uint32_t workers_;
   RuleCounters counters_;
+  RuleCounters name_counters_;
   rules::UntrackedFlows untracked_;
   std::vector<std::string> interface_names_;
   InterfaceTable interfaces_;

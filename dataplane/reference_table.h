@@ -23,9 +23,11 @@ class ReferenceTable : public PolicyTableBase {
 
   ClassifyResult Classify(const rules::PacketKey& key) const {
     rules::Verdict v = reference_.Evaluate(key);
-    ClassifyResult r{v.interface != nullptr, v.allowed,
+    const bool pending = v.decision == rules::Decision::kPendingName;
+    ClassifyResult r{v.interface != nullptr, v.allowed || pending,
                      v.matching_rules.empty() ? 0 : v.matching_rules.front()};
     if (v.interface != nullptr) r.interface = IdOf(*v.interface);
+    r.awaiting_name = pending;
     // Untracked if any of the rules that allow it makes it so.
     for (uint32_t id : v.matching_rules) {
       r.untracked = r.untracked ||
@@ -40,12 +42,30 @@ class ReferenceTable : public PolicyTableBase {
     for (uint32_t i = 0; i < count; ++i) out[i] = Classify(keys[i]);
   }
 
-  Explanation Explain(const rules::PacketKey& key) const {
-    rules::Verdict v = reference_.Evaluate(key);
+  rules::NameMatch DecideName(const rules::PacketKey& key,
+                              absl::string_view name, uint32_t) const {
+    rules::Verdict v = reference_.EvaluateNamed(key, name);
+    if (v.decision != rules::Decision::kAllowedByRule ||
+        v.matching_domains.empty()) {
+      return {};
+    }
+    return {true, v.matching_rules.front(), v.matching_domains.front()};
+  }
+
+  Explanation Explain(const rules::PacketKey& key,
+                      absl::string_view name) const {
+    rules::Verdict pending = reference_.Evaluate(key);
+    rules::Verdict v =
+        name.empty() ? pending : reference_.EvaluateNamed(key, name);
     Explanation e;
     e.decision = v.decision;
     if (v.interface != nullptr) e.interface = v.interface->name;
     if (!v.matching_rules.empty()) e.rule_id = v.matching_rules.front();
+    if (pending.decision == rules::Decision::kPendingName) {
+      e.name_rules = pending.matching_rules;
+    }
+    e.by_name = !v.matching_domains.empty();
+    if (e.by_name) e.domain_id = v.matching_domains.front();
     return e;
   }
 

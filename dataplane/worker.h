@@ -24,6 +24,7 @@
 #include "dataplane/port_pair.h"
 #include "dataplane/policy_table.h"
 #include "dataplane/published.h"
+#include "dataplane/tcp_reset.h"
 
 namespace sgate::dataplane {
 
@@ -120,8 +121,8 @@ class Worker {
       accounting_.Tick(now, table != nullptr && table->flow_logs());
       flows_.ExpireSome(now, received ? kExpiryBusy : kExpiryIdle);
       accounting_.ServeFlush(flows_);
-      snapshot_.Serve(flows_, now);
-      probe_.Serve(flows_, now);
+      snapshot_.Serve(flows_, enforcer_.names(), now);
+      probe_.Serve(flows_, enforcer_.names(), now);
       tables_.Quiescent(id_);
     }
     tables_.UnregisterWorker(id_);
@@ -159,13 +160,18 @@ class Worker {
     Verdict verdicts[kBurst];
     enforcer_.ProcessBurst(frames, lengths, n, side, now, table, verdicts);
     rte_mbuf* tx[kBurst];
-    uint16_t forward = 0;
+    rte_mbuf* resets[kBurst];
+    uint16_t forward = 0, reset = 0;
     for (uint16_t i = 0; i < n; ++i) {
       if (verdicts[i].forward) {
         tx[forward++] = rx[i];
       } else {
         ++ports_[rx_port].rx_dropped;
-        rte_pktmbuf_free(rx[i]);
+        if (verdicts[i].reset && MakeReset(rx[i])) {
+          resets[reset++] = rx[i];
+        } else {
+          rte_pktmbuf_free(rx[i]);
+        }
       }
     }
     uint16_t sent = rte_eth_tx_burst(tx_port, queue_, tx, forward);
@@ -178,6 +184,7 @@ class Worker {
       ports_[rx_port].rx_dropped += forward - sent;
       rte_pktmbuf_free_bulk(tx + sent, forward - sent);
     }
+    if (reset != 0) SendResets(rx_port, resets, reset);
     return n;
   }
 
@@ -207,6 +214,27 @@ class Worker {
     enforcer_.CountUndecided(n, DropReason::kNoPolicy);
     rte_pktmbuf_free_bulk(rx, n);
     return n;
+  }
+
+  // A dropped frame becomes, in place, the TCP RST to its sender (a client
+  // denied by name); false if it cannot (then it is freed).
+  static bool MakeReset(rte_mbuf* m) {
+    if (m->nb_segs != 1) return false;
+    uint32_t length = RewriteAsReset(rte_pktmbuf_mtod(m, uint8_t*),
+                                     rte_pktmbuf_data_len(m));
+    if (length == 0) return false;
+    m->data_len = static_cast<uint16_t>(length);
+    m->pkt_len = length;
+    m->ol_flags = 0;
+    return true;
+  }
+  // Back out of the port they came from. Resets the queue refuses are
+  // freed: the client's next packet is answered again.
+  void SendResets(uint16_t port, rte_mbuf** resets, uint16_t count) {
+    uint16_t sent = rte_eth_tx_burst(port, queue_, resets, count);
+    ports_[port].tx_packets += sent;
+    enforcer_.CountResetsSent(sent);
+    if (sent < count) rte_pktmbuf_free_bulk(resets + sent, count - sent);
   }
 
   uint32_t id_;

@@ -125,9 +125,12 @@ void BM_Enforcer(benchmark::State& state, bool new_flows) {
   auto enforcer = std::make_unique<Enforcer>(*flows);
   if (!new_flows) Pass(*enforcer, **table, captures);
   uint64_t packets = 0;
+  uint64_t created = 0, named = 0;  // flows, and flows a name admitted
   for (auto _ : state) {
     if (new_flows) {
       state.PauseTiming();
+      created += flows->counters().created;
+      named += enforcer->counters().names_allowed;
       enforcer.reset();
       flows = std::make_unique<FlowTable>(memory, capacity);
       accounting = std::make_unique<FlowAccounting>(side_memory, capacity);
@@ -140,6 +143,21 @@ void BM_Enforcer(benchmark::State& state, bool new_flows) {
   const auto& counters = enforcer->counters();
   state.counters["forwarded_share"] =
       static_cast<double>(counters.forwarded) / counters.received;
+  if (new_flows) {
+    // New flows (and flows admitted by a name, for the domains profile) per
+    // second of CPU time; the first iteration's are counted at its end.
+    created += flows->counters().created;
+    named += counters.names_allowed;
+    state.counters["flows_per_s"] =
+        benchmark::Counter(static_cast<double>(created),
+                           benchmark::Counter::kIsRate);
+    state.counters["named_per_s"] =
+        benchmark::Counter(static_cast<double>(named),
+                           benchmark::Counter::kIsRate);
+    state.counters["cycles_per_flow"] = benchmark::Counter(
+        static_cast<double>(created) / rte_get_tsc_hz(),
+        benchmark::Counter::kIsRate | benchmark::Counter::kInvert);
+  }
   state.counters["cycles_per_packet"] = benchmark::Counter(
       static_cast<double>(packets) / rte_get_tsc_hz(),
       benchmark::Counter::kIsRate | benchmark::Counter::kInvert);

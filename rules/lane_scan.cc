@@ -35,11 +35,6 @@ uint32_t PrefixMask(int prefix_length, int word) {
   return bits == 0 ? 0 : ~0u << (32 - bits);
 }
 
-// rule_table.cc's Result(): rule id + 1, the top bit for an open rule.
-uint32_t ResultOf(const MatchEntry& e) {
-  return (e.rule_id + 1) | (e.open() ? 1u << 31 : 0);
-}
-
 // The classes whose packets an entry can match.
 bool InClass(const MatchEntry& e, int klass) {
   if (e.protocol == kProtocolAll) return true;
@@ -93,15 +88,18 @@ void LaneScan::SetQuery(const IpAddress& remote, uint8_t protocol,
 LaneScan::LaneScan(Family family, const std::vector<MatchEntry>& entries,
                    const std::vector<bool>& scanned, uint32_t lanes, Simd simd)
     : simd_(simd), ranges_(lanes) {
-  // Each scanned lane's entries, open ones first (stable: the compiler's
-  // order otherwise).
+  // Each scanned lane's entries by rank (open ones first, rules with
+  // domains last: the scan reports a lane's first match), stable: the
+  // compiler's order otherwise.
   std::vector<std::vector<const MatchEntry*>> by_lane(lanes);
   for (const MatchEntry& e : entries) {
     if (scanned[e.lane]) by_lane[e.lane].push_back(&e);
   }
   for (std::vector<const MatchEntry*>& list : by_lane) {
-    std::stable_partition(list.begin(), list.end(),
-                          [](const MatchEntry* e) { return e->open(); });
+    std::stable_sort(list.begin(), list.end(),
+                     [](const MatchEntry* a, const MatchEntry* b) {
+                       return a->rank() < b->rank();
+                     });
   }
   if (family == Family::kIPv4) {
     Fill(blocks4_, by_lane);
@@ -139,7 +137,7 @@ void LaneScan::Fill(std::vector<Block<kWords>>& blocks,
         b.protocol[slot] = e->protocol == kProtocolAll
                                ? kAnyProtocol
                                : static_cast<uint32_t>(e->protocol);
-        b.result[slot] = ResultOf(*e);
+        b.result[slot] = e->result();
         ++slot;
       }
       range.count = static_cast<uint32_t>(blocks.size()) - range.first;

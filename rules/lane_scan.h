@@ -51,8 +51,8 @@ class LaneScan {
            const std::vector<bool>& scanned, uint32_t lanes, Simd simd);
   LaneScan() = default;
 
-  // The best result (rule_table.cc's Result(): rule id + 1, top bit for an
-  // open rule) of `lane`'s entries matching the query, or 0.
+  // The best result (MatchEntry::result(): the first match of the lane's
+  // entries, sorted by rank) of `lane`'s entries matching the query, or 0.
   // `references`: the lane's reference mask for the remote address.
   uint32_t Scan(uint32_t lane, const Query& query, uint32_t references) const;
 

@@ -29,8 +29,22 @@ enum class Decision : uint8_t {
   kNoRuleMatched,           // the interface exists, no rule allows it
   kUnknownInterfaceDropped, // no enforced interface owns `local`
   kUnknownInterfacePassed,  // ... and settings.unknown_interface is pass
+  // Only rules with domains allow it (egress tcp): the flow is admitted and
+  // its first client payload's name decides (Reference::EvaluateNamed).
+  kPendingName,
+  // ... and the name given matches no domain of those rules (or there is
+  // none: not TLS or HTTP, no server_name, no Host).
+  kNameNotAllowed,
 };
 
+// How the rules answer for the name a pending flow's client asked for.
+struct NameMatch {
+  bool allowed = false;
+  uint32_t rule_id = 0;    // when allowed: a rule with domains that admits it
+  uint32_t domain_id = 0;  // ... by this domain of it (Policy::domain())
+};
+
+// Allowed outright; a pending name is neither allowed nor denied yet.
 inline bool IsAllowed(Decision decision) {
   return decision == Decision::kAllowedByRule ||
          decision == Decision::kUnknownInterfacePassed;

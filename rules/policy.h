@@ -45,10 +45,24 @@ struct Rule {
   SourceLocation location;         // the rule itself
   SourceLocation remote_location;  // its cidr / prefix_list / security_group
 
-  // Filled by FinalizePolicy: the rule's index in Policy::rules().
-  uint32_t id = 0;
+  // Egress tcp rules only: the names a flow's first client payload (TLS
+  // server_name, HTTP Host) must ask for, normalised (rules/domain_name.h).
+  // A flow that only such rules allow waits for that name (README.md,
+  // "Domain rules"). Empty: an ordinary rule.
+  std::vector<std::string> domains;
+  SourceLocation domains_location;               // the `domains` value
+  std::vector<SourceLocation> domain_locations;  // each name
 
-  // "tcp 443 from 0.0.0.0/0", "icmp type 8 code any from pl-corp", ...
+  // Filled by FinalizePolicy: the rule's index in Policy::rules(), and the
+  // id of its first domain (domains[i] is domain first_domain_id + i, an
+  // index into Policy::domain_rules()).
+  uint32_t id = 0;
+  uint32_t first_domain_id = 0;
+
+  bool has_domains() const { return !domains.empty(); }
+
+  // "tcp 443 from 0.0.0.0/0", "icmp type 8 code any from pl-corp",
+  // "tcp port 443 to 0.0.0.0/0 domains api.github.com,*.amazonaws.com" ...
   std::string Describe(Direction direction) const;
 };
 
@@ -100,6 +114,11 @@ struct Interface {
 
 enum class UnknownInterfaceAction : uint8_t { kDrop, kPass };
 
+// What sgate does to a flow whose name domain rules deny
+// (settings.domain_reject): reset the client with a TCP RST so that it
+// fails at once, or only drop its packets.
+enum class DomainReject : uint8_t { kRst, kDrop };
+
 // Idle timeouts in seconds (AWS defaults).
 struct Timeouts {
   uint32_t tcp_established = 432000;
@@ -145,6 +164,7 @@ struct Settings {
   std::optional<uint32_t> FlowCap(const Interface& interface) const {
     return interface.max_flows ? interface.max_flows : max_flows_per_interface;
   }
+  DomainReject domain_reject = DomainReject::kRst;
 };
 
 // Identifies a rule by position, for diagnostics and `trace`.
@@ -172,6 +192,10 @@ class Policy {
   // Every rule, indexed by Rule::id. Built by FinalizePolicy.
   const std::vector<RuleRef>& rules() const { return rules_; }
   const Rule& rule(uint32_t id) const;
+  // The rule of every domain, indexed by domain id (Rule::first_domain_id).
+  const std::vector<uint32_t>& domain_rules() const { return domain_rules_; }
+  // Domain `domain_id` as written in its rule (normalised).
+  const std::string& domain(uint32_t domain_id) const;
 
   // The interfaces (any node) that are members of `group`.
   std::vector<const Interface*> Members(absl::string_view group) const;
@@ -179,9 +203,11 @@ class Policy {
  private:
   friend void AssignRuleIds(Policy& policy);
   std::vector<RuleRef> rules_;
+  std::vector<uint32_t> domain_rules_;
 };
 
-// Numbers every rule in (group name, ingress then egress, index) order.
+// Numbers every rule in (group name, ingress then egress, index) order,
+// and every domain in rule order.
 void AssignRuleIds(Policy& policy);
 
 }  // namespace sgate::rules

@@ -1,5 +1,6 @@
 #include "rules/policy_loader.h"
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
@@ -10,6 +11,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "rules/aws_json.h"
+#include "rules/domain_name.h"
 #include "rules/yaml_reader.h"
 
 namespace sgate::rules {
@@ -133,7 +135,8 @@ class PolicyParser {
                       {"max_flows", "unknown_interface", "revalidate_on_change",
                        "max_groups_per_interface", "max_rules_per_group",
                        "timeouts", "flow_logs", "account_id",
-                       "max_flows_per_interface", "anti_spoofing"});
+                       "max_flows_per_interface", "anti_spoofing",
+                       "domain_reject"});
     Settings& s = policy_.settings;
     OptionalInteger(node, "max_flows", "settings", 1, kMaxFlows, &s.max_flows);
     OptionalInteger(node, "max_groups_per_interface", "settings", 1,
@@ -163,6 +166,9 @@ class PolicyParser {
       ParseTimeouts(n);
     }
     ParseOperationsSettings(node);
+    if (const YAML::Node n = node["domain_reject"]; n.IsDefined()) {
+      ParseDomainReject(n);
+    }
   }
 
   // Operations (DESIGN.md §8): flow logs, the account id they carry, the
@@ -238,6 +244,20 @@ class PolicyParser {
     OptionalInteger(node, "max_size_mb", what, 1, kMaxFlowLogSizeMb,
                     &logs.max_size_mb);
     policy_.settings.flow_logs = logs;
+  }
+
+  void ParseDomainReject(const YAML::Node& node) {
+    std::optional<std::string> v =
+        reader_.String(node, "settings.domain_reject");
+    if (v == "rst") {
+      policy_.settings.domain_reject = DomainReject::kRst;
+    } else if (v == "drop") {
+      policy_.settings.domain_reject = DomainReject::kDrop;
+    } else if (v) {
+      reader_.Error(node, absl::StrCat("settings.domain_reject: '", *v,
+                                       "' is not an action; expected rst or "
+                                       "drop"));
+    }
   }
 
   void ParseTimeouts(const YAML::Node& node) {
@@ -383,7 +403,8 @@ class PolicyParser {
     if (!reader_.ExpectMap(node, what)) return std::nullopt;
     reader_.CheckKeys(node, what,
                       {"protocol", "ports", "icmp_type", "icmp_code", "cidr",
-                       "prefix_list", "security_group", "description"});
+                       "prefix_list", "security_group", "description",
+                       "domains"});
     Rule rule;
     rule.location = reader_.Where(node);
     bool ok = true;
@@ -445,6 +466,9 @@ class PolicyParser {
     }
 
     ok = ParseRemote(node, what, rule) && ok;
+    if (const YAML::Node n = node["domains"]; n.IsDefined()) {
+      ok = ParseDomains(n, what + ".domains", rule) && ok;
+    }
     if (const YAML::Node n = node["description"]; n.IsDefined()) {
       rule.description =
           reader_.String(n, what + ".description").value_or("");
@@ -486,6 +510,40 @@ class PolicyParser {
     if (!name) return false;
     rule.remote_name = *name;
     return true;
+  }
+
+  // `domains: [api.github.com, "*.amazonaws.com"]` (or one name). Which
+  // rules may carry it (egress tcp) is FinalizePolicy's check: it knows
+  // the direction.
+  bool ParseDomains(const YAML::Node& node, const std::string& what,
+                    Rule& rule) {
+    rule.domains_location = reader_.Where(node);
+    if (node.IsSequence() && node.size() == 0) {
+      reader_.Error(node, what + ": expected at least one name (omit the key "
+                                 "for a rule without names)");
+      return false;
+    }
+    bool ok = true;
+    for (const auto& [item, text] : reader_.StringOrList(node, what)) {
+      absl::StatusOr<std::string> name = NormalizeDomain(text);
+      if (!name.ok()) {
+        reader_.Error(item, absl::StrCat(what, ": ", name.status().message(),
+                                         "; expected a name such as "
+                                         "api.github.com or *.example.com"));
+        ok = false;
+        continue;
+      }
+      auto same = std::find(rule.domains.begin(), rule.domains.end(), *name);
+      if (same != rule.domains.end()) {
+        reader_.Error(item, absl::StrCat(what, ": '", text, "' is listed "
+                                         "twice (as ", *same, ")"));
+        ok = false;
+        continue;
+      }
+      rule.domains.push_back(*name);
+      rule.domain_locations.push_back(reader_.Where(item));
+    }
+    return ok && !rule.domains.empty();
   }
 
   void ParseInterfaces(const YAML::Node& node) {

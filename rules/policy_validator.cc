@@ -80,7 +80,10 @@ class Finalizer {
         // list, so an index could name the wrong rule. The line does.
         std::string what =
             absl::StrCat("security_groups.", name, ".", DirectionName(d));
-        for (const Rule& rule : group.rules(d)) CheckRule(rule, what);
+        for (const Rule& rule : group.rules(d)) {
+          CheckRule(rule, what);
+          CheckDomains(rule, d, what);
+        }
         CheckQuota(group, d);
       }
     }
@@ -132,6 +135,26 @@ class Finalizer {
                                        policy_.security_groups));
         }
         break;
+    }
+  }
+
+  // Names decide tcp flows that a client opens (its first payload names the
+  // server), so they belong on egress tcp rules only.
+  void CheckDomains(const Rule& rule, Direction d, const std::string& what) {
+    if (!rule.has_domains()) return;
+    const SourceLocation& where = rule.domains_location.line > 0
+                                      ? rule.domains_location
+                                      : rule.location;
+    if (d != Direction::kEgress) {
+      diagnostics_.Error(where, absl::StrCat(
+          what, ".domains: names are allowed on egress rules only (the "
+                "protected interface must be the client that names the "
+                "server)"));
+    } else if (rule.protocol != kProtocolTcp) {
+      diagnostics_.Error(where, absl::StrCat(
+          what, ".domains: names need protocol tcp (TLS server_name, HTTP "
+                "Host); this rule's protocol is ",
+          ProtocolName(rule.protocol)));
     }
   }
 

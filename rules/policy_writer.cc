@@ -17,8 +17,8 @@ void EmitCidrs(YAML::Emitter& out, const std::vector<Cidr>& cidrs) {
   out << YAML::EndSeq;
 }
 
-// The operations keys (flow logs, caps, anti-spoofing), inside the
-// settings map, again only where they differ from the defaults.
+// The operations keys (flow logs, caps, anti-spoofing) and domain_reject,
+// inside the settings map, again only where they differ from the defaults.
 void EmitOperationsSettings(YAML::Emitter& out, const Settings& s) {
   const Settings d;
   if (s.flow_logs) {
@@ -42,6 +42,10 @@ void EmitOperationsSettings(YAML::Emitter& out, const Settings& s) {
   if (s.max_flows_per_interface) {
     out << YAML::Key << "max_flows_per_interface" << YAML::Value
         << *s.max_flows_per_interface;
+  }
+  if (s.domain_reject != d.domain_reject) {
+    out << YAML::Key << "domain_reject" << YAML::Value
+        << (s.domain_reject == DomainReject::kDrop ? "drop" : "rst");
   }
   if (s.anti_spoofing != d.anti_spoofing) {
     out << YAML::Key << "anti_spoofing" << YAML::Value
@@ -134,6 +138,12 @@ void EmitRule(YAML::Emitter& out, const Rule& rule) {
       out << YAML::Key << "security_group" << YAML::Value;
       EmitString(out, rule.remote_name);
       break;
+  }
+  if (rule.has_domains()) {
+    out << YAML::Key << "domains" << YAML::Value << YAML::Flow
+        << YAML::BeginSeq;
+    for (const std::string& domain : rule.domains) EmitString(out, domain);
+    out << YAML::EndSeq;
   }
   if (!rule.description.empty()) {
     out << YAML::Key << "description" << YAML::Value;

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "rules/domain_name.h"
+
 namespace sgate::rules {
 
 Reference::Reference(const Policy& policy, std::string node)
@@ -75,20 +77,55 @@ Verdict Reference::Evaluate(const PacketKey& packet) const {
                             : Decision::kUnknownInterfaceDropped;
     return verdict;
   }
-  // Union over every rule of every group of the interface: order-free.
+  // Union over every rule of every group of the interface: order-free. A
+  // rule with domains allows only once a name is known, so it counts only
+  // when no rule without them allows the packet.
+  std::vector<uint32_t> named;
   for (const std::string& group_name : verdict.interface->security_groups) {
     const SecurityGroup& group = policy_.security_groups.at(group_name);
     for (const Rule& rule : group.rules(packet.direction)) {
-      if (RuleAllows(rule, packet)) verdict.matching_rules.push_back(rule.id);
+      if (!RuleAllows(rule, packet)) continue;
+      (rule.has_domains() ? named : verdict.matching_rules).push_back(rule.id);
     }
   }
+  const bool pending = verdict.matching_rules.empty() && !named.empty();
+  if (pending) verdict.matching_rules = std::move(named);
   std::sort(verdict.matching_rules.begin(), verdict.matching_rules.end());
   verdict.matching_rules.erase(
       std::unique(verdict.matching_rules.begin(), verdict.matching_rules.end()),
       verdict.matching_rules.end());
-  verdict.allowed = !verdict.matching_rules.empty();
-  verdict.decision =
-      verdict.allowed ? Decision::kAllowedByRule : Decision::kNoRuleMatched;
+  verdict.allowed = !pending && !verdict.matching_rules.empty();
+  verdict.decision = pending            ? Decision::kPendingName
+                     : verdict.allowed ? Decision::kAllowedByRule
+                                       : Decision::kNoRuleMatched;
+  return verdict;
+}
+
+Verdict Reference::EvaluateNamed(const PacketKey& packet,
+                                 absl::string_view name) const {
+  Verdict verdict = Evaluate(packet);
+  if (verdict.decision != Decision::kPendingName) return verdict;
+  std::vector<uint32_t> admitting;
+  if (IsHostName(name)) {
+    for (uint32_t id : verdict.matching_rules) {
+      const Rule& rule = policy_.rule(id);
+      bool admits = false;
+      for (size_t i = 0; i < rule.domains.size(); ++i) {
+        if (DomainMatches(rule.domains[i], name)) {
+          verdict.matching_domains.push_back(rule.first_domain_id + i);
+          admits = true;
+        }
+      }
+      if (admits) admitting.push_back(id);
+    }
+  }
+  if (admitting.empty()) {
+    verdict.decision = Decision::kNameNotAllowed;
+    return verdict;
+  }
+  verdict.matching_rules = admitting;
+  verdict.allowed = true;
+  verdict.decision = Decision::kAllowedByRule;
   return verdict;
 }
 

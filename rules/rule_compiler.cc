@@ -53,12 +53,12 @@ Cidr AnyAddress(Family family) { return Cidr{IpAddress{family, {}}, 0}; }
 
 // Entries equal but for the rule id add nothing to the match: drop them.
 using EntryKey = std::tuple<uint16_t, int8_t, int16_t, uint16_t, uint16_t,
-                            Family, std::array<uint8_t, 16>, uint8_t>;
+                            Family, std::array<uint8_t, 16>, uint8_t, bool>;
 
 EntryKey KeyOf(const MatchEntry& e) {
   return {e.lane,      e.reference_bit, e.protocol,
           e.port_low,  e.port_high,     e.remote.address.family,
-          e.remote.address.bytes, e.remote.prefix_length};
+          e.remote.address.bytes, e.remote.prefix_length, e.by_name};
 }
 
 // An entry before lanes are numbered: which slice of its group's
@@ -142,6 +142,7 @@ class RuleCompiler {
     MatchEntry base;
     base.rule_id = rule.id;
     base.protocol = static_cast<int16_t>(rule.protocol);
+    base.by_name = rule.has_domains();
     const std::vector<PortRange> ports = PortRanges(rule);
     auto add = [&](const Cidr& remote, uint32_t slice, int8_t bit) {
       for (const PortRange& p : ports) {
@@ -285,6 +286,7 @@ std::string MatchEntry::Describe() const {
   } else {
     absl::StrAppend(&out, remote.ToString());
   }
+  if (by_name) absl::StrAppend(&out, " by name");
   return out;
 }
 

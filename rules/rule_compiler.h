@@ -28,9 +28,17 @@ namespace sgate::rules {
 
 // Lane ids are 16-bit ACL fields.
 inline constexpr uint32_t kMaxLanes = 65535;
-// An ACL result is the rule id + 1 with the top bit marking rules open to
-// the whole address space, so rule ids stay below 2^31 - 1.
-inline constexpr uint32_t kMaxRules = (1u << 31) - 2;
+// A classification result (MatchEntry::result()) is the rule id + 1 (0: no
+// match) with the top two bits ranking it, so rule ids stay below 2^30 - 1.
+inline constexpr uint32_t kMaxRules = (1u << 30) - 2;
+// A packet's best result is the largest over its lanes, so these bits rank
+// rules: an open rule (to the whole address space) whenever one matches
+// (untracked flows depend on it, DESIGN.md §5), then any rule that allows
+// outright, and a rule with domains (pending a name) only when nothing
+// else allows the packet.
+inline constexpr uint32_t kOpenResult = 1u << 31;
+inline constexpr uint32_t kOutrightResult = 1u << 30;
+inline constexpr uint32_t kRankBits = kOpenResult | kOutrightResult;
 
 // The 16-bit "port" field of a packet: the destination port for tcp/udp,
 // type << 8 | code for icmp/icmpv6 (either family's number, as the
@@ -73,10 +81,23 @@ struct MatchEntry {
   uint16_t port_low = 0;            // PortField range, inclusive
   uint16_t port_high = 65535;
   Cidr remote;
+  // From a rule with domains: it admits the flow only once a name is known
+  // (Decision::kPendingName), so every rule without domains outranks it.
+  bool by_name = false;
 
   bool by_reference() const { return reference_bit >= 0; }
   // Open to the whole address space (untracked flows depend on it).
-  bool open() const { return !by_reference() && remote.prefix_length == 0; }
+  // A rule with domains is never open: it must not outrank the others.
+  bool open() const {
+    return !by_reference() && remote.prefix_length == 0 && !by_name;
+  }
+  // Ranks entries within a lane (lower first) as result() ranks them across
+  // lanes: open, then outright, then by name.
+  int rank() const { return open() ? 0 : by_name ? 2 : 1; }
+  uint32_t result() const {
+    return (rule_id + 1) | (open() ? kOpenResult : 0) |
+           (by_name ? 0 : kOutrightResult);
+  }
   std::string Describe() const;
   bool operator==(const MatchEntry&) const = default;
 };

@@ -175,15 +175,6 @@ uint32_t Word(const IpAddress& a, int w) {
          static_cast<uint32_t>(a.bytes[4 * w + 2]) << 8 | a.bytes[4 * w + 3];
 }
 
-// The top bit of an ACL result marks a rule open to the whole address
-// space; the rest is the rule id + 1 (0: no match). The best answer for a
-// packet is then the largest result over its keys: an open rule whenever
-// one matches (untracked flows depend on it, DESIGN.md §5).
-constexpr uint32_t kOpenResult = 1u << 31;
-inline uint32_t Result(const MatchEntry& e) {
-  return (e.rule_id + 1) | (e.open() ? kOpenResult : 0);
-}
-
 // The scan's SIMD width for an rte_acl method: the same instruction set
 // (tests force each), or the widest allowed for auto.
 LaneScan::Simd ScanSimd(AclMethod method) {
@@ -227,11 +218,12 @@ template <typename AclRule>
 void FillRule(const MatchEntry& e, const AclFields& f, uint32_t reference_bits,
               AclRule& r) {
   r.data.category_mask = 1;
-  // Every rule allows, so any match decides. Rules open to the whole
-  // address space rank one higher, so that when one of them matches a key
-  // it is the one reported (Result() marks them across keys).
-  r.data.priority = RTE_ACL_MIN_PRIORITY + (e.open() ? 1 : 0);
-  r.data.userdata = Result(e);
+  // Every match allows (or, for a rule with domains, admits pending a
+  // name). Within a key rte_acl reports the highest priority, ranked as
+  // MatchEntry::result() ranks across keys: open rules, then rules that
+  // allow outright, then rules with domains.
+  r.data.priority = RTE_ACL_MIN_PRIORITY + 2 - e.rank();
+  r.data.userdata = e.result();
   if (e.protocol == kProtocolAll) {
     SetField(r.field[f.protocol], 1, 0, 0);
   } else {
@@ -891,8 +883,8 @@ void RuleTable::ClassifyFamily(const PacketKey* keys, const uint8_t* index,
   // direction goes to one rte_acl call. The scanned lanes are listed (and
   // their first block prefetched) while the keys are built, and scanned
   // after the rte_acl calls, skipping packets an open rule already
-  // allows. The best result of a packet's lanes decides (Result(): any
-  // match allows, an open rule wins).
+  // allows. The best result of a packet's lanes decides
+  // (MatchEntry::result(): an open rule wins, a rule with domains loses).
   constexpr uint32_t kMaxKeys = 256;
   Key acl_keys[kMaxKeys];
   const uint8_t* data[2][kMaxKeys];
@@ -1006,9 +998,11 @@ void RuleTable::ClassifyFamily(const PacketKey* keys, const uint8_t* index,
   for (uint32_t j = 0; j < n; ++j) {
     if (local_of[j] == nullptr) continue;
     Classification& c = out[index[j]];
-    c.decision =
-        best[j] != 0 ? Decision::kAllowedByRule : Decision::kNoRuleMatched;
-    c.rule_id = best[j] != 0 ? (best[j] & ~kOpenResult) - 1 : 0;
+    const uint32_t r = best[j];  // MatchEntry::result(), or 0
+    c.decision = r == 0                    ? Decision::kNoRuleMatched
+                 : (r & kRankBits) != 0 ? Decision::kAllowedByRule
+                                        : Decision::kPendingName;
+    c.rule_id = r != 0 ? (r & ~kRankBits) - 1 : 0;
   }
 }
 

@@ -111,12 +111,17 @@ struct RuleTableStats {
 struct Classification {
   static constexpr uint32_t kNoInterface = UINT32_MAX;
   Decision decision = Decision::kNoRuleMatched;
-  uint32_t rule_id = 0;  // valid when decision == kAllowedByRule
+  // Valid when decision is kAllowedByRule, or kPendingName (then one of the
+  // rules with domains that allow the packet).
+  uint32_t rule_id = 0;
   uint32_t interface = kNoInterface;  // RuleTable::interface(i)
 
+  // Whether the packet may open a flow: allowed, or pending a name (the
+  // flow is admitted and its first payload decides).
   bool allowed() const {
     return decision == Decision::kAllowedByRule ||
-           decision == Decision::kUnknownInterfacePassed;
+           decision == Decision::kUnknownInterfacePassed ||
+           decision == Decision::kPendingName;
   }
 };
 

@@ -3,8 +3,10 @@
 namespace sgate::rules {
 namespace {
 
-// The families for which `rule`'s remote is the whole address space.
+// The families for which `rule`'s remote is the whole address space. A rule
+// with domains admits by name, not by address: it never counts.
 uint8_t ToAllFamilies(const Policy& policy, const Rule& rule) {
+  if (rule.has_domains()) return 0;
   const std::vector<Cidr>* cidrs = &rule.cidrs;
   if (rule.remote_kind == RemoteKind::kPrefixList) {
     cidrs = &policy.prefix_lists.at(rule.remote_name).cidrs;

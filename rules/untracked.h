@@ -12,7 +12,8 @@ namespace sgate::rules {
 // admitted by a rule whose remote is 0.0.0.0/0 (or ::/0), on an interface
 // whose other direction also allows that protocol on all ports to
 // 0.0.0.0/0 (::/0), is not tracked. Such a flow is re-checked after every
-// reload, so removing the rule cuts it at once. ICMP is always tracked.
+// reload, so removing the rule cuts it at once. ICMP is always tracked, and
+// so is every flow a name decided: a rule with domains is never "open".
 // Computed once per published table, for the interfaces it knows by id;
 // answering is two array loads, cheap enough for every new TCP/UDP flow.
 class UntrackedFlows {

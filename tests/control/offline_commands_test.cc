@@ -214,5 +214,34 @@ TEST(TraceCommandTest, BadPacketsAreUsageErrors) {
   EXPECT_THAT(ok.err, Not(HasSubstr("sgatectl")));
 }
 
+TEST(TraceCommandTest, DomainRulesLeaveAFlowPendingUntilANameDecides) {
+  const std::string policy = SourcePath("examples/domains.yaml");
+  CommandResult pending = Trace({policy, "--out", "198.51.100.20",
+                                 "192.0.2.1", "tcp", "443"});
+  EXPECT_EQ(pending.status, kExitPending);
+  EXPECT_THAT(pending.out, HasSubstr("verdict:   PENDING"));
+  EXPECT_THAT(pending.out, HasSubstr("domains api.github.com,*.amazonaws.com"));
+  CommandResult allowed =
+      Trace({policy, "--out", "198.51.100.20", "192.0.2.1", "tcp", "443",
+             "--name", "s3.amazonaws.com"});
+  EXPECT_EQ(allowed.status, 0);
+  EXPECT_THAT(allowed.out,
+              HasSubstr("ALLOW, by 1 rule (the name 's3.amazonaws.com' as "
+                        "*.amazonaws.com)"));
+  CommandResult denied =
+      Trace({policy, "--out", "198.51.100.20", "192.0.2.1", "tcp", "80",
+             "--name", "pypi.org", "--json"});
+  EXPECT_EQ(denied.status, kExitDenied);
+  EXPECT_THAT(denied.out, HasSubstr("\"decision\":\"name_not_allowed\""));
+}
+
+TEST(CheckCommandTest, SummaryCountsDomainRules) {
+  CommandResult run = Check({SourcePath("examples/domains.yaml")});
+  EXPECT_EQ(run.status, 0) << run.err;
+  EXPECT_THAT(run.out, HasSubstr("domain rules:    2 egress, 4 names"));
+  CommandResult json = Check({SourcePath("examples/domains.yaml"), "--json"});
+  EXPECT_THAT(json.out, HasSubstr("\"domain_rules\":2,\"domains\":4"));
+}
+
 }  // namespace
 }  // namespace sgate::control

@@ -10,6 +10,7 @@
 #include "dataplane/enforcer.h"
 #include "dataplane/reference_table.h"
 #include "rules/policy_loader.h"
+#include "tests/support/packet_keys.h"
 #include "yaml-cpp/yaml.h"
 
 namespace sgate::control {
@@ -34,16 +35,19 @@ rules::IpAddress Ip(const char* text) { return *rules::ParseIpAddress(text); }
 // the handlers need nothing else (no EAL, no socket, no workers).
 class FakeDataplane final : public DataplaneView {
  public:
-  FakeDataplane()
-      : table_(*rules::LoadPolicyString(kPolicy), "", /*generation=*/4) {}
+  explicit FakeDataplane(const char* policy = kPolicy)
+      : table_(*rules::LoadPolicyString(policy), "", /*generation=*/4) {}
 
   uint32_t generation() const override { return table_.generation(); }
   const rules::Policy& policy() const override { return table_.policy(); }
-  dataplane::Explanation Explain(
-      const rules::PacketKey& packet) const override {
-    return table_.Explain(packet);
+  dataplane::Explanation Explain(const rules::PacketKey& packet,
+                                 absl::string_view name) const override {
+    return table_.Explain(packet, name);
   }
   uint64_t Admitted(uint32_t rule_id) const override { return 10 + rule_id; }
+  uint64_t NamesMatched(uint32_t domain_id) const override {
+    return 100 + domain_id;
+  }
   StatsSnapshot Stats() const override { return stats; }
   absl::Status Reload() override { return reload_result; }
   uint32_t FlowClock() const override { return 1000; }
@@ -52,13 +56,13 @@ class FakeDataplane final : public DataplaneView {
     asked.push_back(key);
     if (!workers_answer) return absl::DeadlineExceededError("stuck");
     for (uint32_t w = 0; w < flows.size(); ++w) {
-      for (const dataplane::FlowRecord& f : flows[w]) {
-        if (f.key == key) return FoundFlow{w, f};
+      for (const ListedFlow& f : flows[w]) {
+        if (f.entry.key == key) return FoundFlow{w, f.entry, f.name};
       }
     }
     return std::nullopt;
   }
-  absl::StatusOr<std::vector<std::vector<dataplane::FlowRecord>>> ListFlows(
+  absl::StatusOr<std::vector<std::vector<ListedFlow>>> ListFlows(
       uint32_t limit) override {
     last_limit = limit;
     if (!workers_answer) {
@@ -70,7 +74,7 @@ class FakeDataplane final : public DataplaneView {
   StatsSnapshot stats;
   absl::Status reload_result;
   bool workers_answer = true;
-  std::vector<std::vector<dataplane::FlowRecord>> flows;
+  std::vector<std::vector<ListedFlow>> flows;
   std::vector<dataplane::FlowKey> asked;
   uint32_t last_limit = 0;
 
@@ -83,6 +87,16 @@ uint32_t SshRule(const DataplaneView& dataplane) {
   return dataplane.policy().security_groups.at("sg-web").ingress.at(0).id;
 }
 
+// A live tcp flow that `packet` opened from `client_port`, in generation 4.
+dataplane::FlowRecord TcpFlow(const rules::PacketKey& packet,
+                             uint16_t client_port) {
+  dataplane::FlowRecord f;
+  f.key = dataplane::Enforcer::KeyOf(packet, client_port);
+  f.opened_ingress = packet.direction == rules::Direction::kIngress;
+  f.generation = 4;
+  return f;
+}
+
 // A tracked ssh flow into eni-web, admitted by `rule_id` in generation 4.
 dataplane::FlowRecord SshFlow(uint16_t client_port, uint32_t rule_id) {
   rules::PacketKey packet;
@@ -91,11 +105,8 @@ dataplane::FlowRecord SshFlow(uint16_t client_port, uint32_t rule_id) {
   packet.remote = Ip("203.0.113.9");
   packet.protocol = rules::kProtocolTcp;
   packet.dst_port = 22;
-  dataplane::FlowRecord f;
-  f.key = dataplane::Enforcer::KeyOf(packet, client_port);
-  f.opened_ingress = true;
+  dataplane::FlowRecord f = TcpFlow(packet, client_port);
   f.state = dataplane::FlowState::kTcpEstablished;
-  f.generation = 4;
   f.rule_id = rule_id;
   f.packets[0] = 5;
   f.packets[1] = 3;
@@ -169,7 +180,7 @@ TEST(RequestHandlersTest, RulesListEveryRuleWithItsAdmissions) {
 
 TEST(RequestHandlersTest, TraceNamesInterfaceRuleAndFlow) {
   FakeDataplane dataplane;
-  dataplane.flows = {{}, {SshFlow(41000, SshRule(dataplane))}};
+  dataplane.flows = {{}, {{SshFlow(41000, SshRule(dataplane)), ""}}};
   YAML::Node t =
       Reply(dataplane, "trace in 198.51.100.10 203.0.113.9 tcp 22 sport=41000");
   EXPECT_EQ(t["verdict"].as<std::string>(), "allow");
@@ -242,7 +253,7 @@ TEST(RequestHandlersTest, TraceRefusesBadRequests) {
 TEST(RequestHandlersTest, FlowsNameTheirInterfaceAndRule) {
   FakeDataplane dataplane;
   const uint32_t ssh = SshRule(dataplane);
-  dataplane.flows = {{SshFlow(41000, ssh)}, {SshFlow(41001, ssh)}};
+  dataplane.flows = {{{SshFlow(41000, ssh), ""}}, {{SshFlow(41001, ssh), ""}}};
   YAML::Node f = Reply(dataplane, "flows 50 ");
   EXPECT_EQ(dataplane.last_limit, 50u);
   ASSERT_EQ(f["flows"].size(), 2u);
@@ -265,6 +276,79 @@ TEST(RequestHandlersTest, FlowsNameTheirInterfaceAndRule) {
   dataplane.workers_answer = false;
   EXPECT_THAT(Reply(dataplane, "flows")["error"].as<std::string>(),
               HasSubstr("did not answer"));
+}
+
+// eni-app may reach https servers by name only.
+constexpr char kNamedPolicy[] = R"(version: 1
+security_groups:
+  sg-app:
+    egress:
+      - {protocol: tcp, ports: 443, cidr: 0.0.0.0/0,
+         domains: [api.github.com, "*.amazonaws.com"]}
+interfaces:
+  eni-app: {addresses: [198.51.100.30], security_groups: [sg-app]}
+)";
+
+TEST(RequestHandlersTest, TraceOfAFlowPendingAName) {
+  FakeDataplane dataplane(kNamedPolicy);
+  YAML::Node t = Reply(dataplane, "trace out 198.51.100.30 192.0.2.1 tcp 443");
+  EXPECT_EQ(t["verdict"].as<std::string>(), "pending");
+  EXPECT_EQ(t["decision"].as<std::string>(), "pending_name");
+  ASSERT_EQ(t["name_rules"].size(), 1u);
+  EXPECT_EQ(t["name_rules"][0]["group"].as<std::string>(), "sg-app");
+  EXPECT_EQ(t["name_rules"][0]["domains"][1].as<std::string>(),
+            "*.amazonaws.com");
+  // With the name a client would ask for.
+  YAML::Node named = Reply(dataplane,
+                           "trace out 198.51.100.30 192.0.2.1 tcp 443 "
+                           "sport=40000 name=s3.amazonaws.com");
+  EXPECT_EQ(named["verdict"].as<std::string>(), "allow");
+  EXPECT_EQ(named["name"].as<std::string>(), "s3.amazonaws.com");
+  EXPECT_EQ(named["rule"]["domain"].as<std::string>(), "*.amazonaws.com");
+  YAML::Node denied = Reply(dataplane,
+                            "trace out 198.51.100.30 192.0.2.1 tcp 443 "
+                            "name=evil.example");
+  EXPECT_EQ(denied["verdict"].as<std::string>(), "deny");
+  EXPECT_EQ(denied["decision"].as<std::string>(), "name_not_allowed");
+}
+
+TEST(RequestHandlersTest, RulesCountTheNamesMatched) {
+  FakeDataplane dataplane(kNamedPolicy);
+  YAML::Node r = Reply(dataplane, "rules");
+  uint32_t id = dataplane.policy().security_groups.at("sg-app").egress[0].id;
+  const YAML::Node domains = r["rules"][id]["domains"];
+  ASSERT_EQ(domains.size(), 2u);
+  EXPECT_EQ(domains[0]["name"].as<std::string>(), "api.github.com");
+  EXPECT_EQ(domains[0]["matched"].as<int>(), 100);  // the fake's count
+  EXPECT_EQ(domains[1]["matched"].as<int>(), 101);
+}
+
+TEST(RequestHandlersTest, FlowsShowNamesAndPendingState) {
+  FakeDataplane dataplane(kNamedPolicy);
+  const rules::PacketKey packet =
+      testing::EgressKey("198.51.100.30", "192.0.2.1", 443);
+  dataplane::FlowRecord pending = TcpFlow(packet, 40000);
+  pending.name_check = dataplane::NameCheck::kPending;
+  dataplane::FlowRecord named = TcpFlow(packet, 40001);
+  named.named = true;
+  dataplane::FlowRecord denied = TcpFlow(packet, 40002);
+  denied.name_check = dataplane::NameCheck::kNotAllowed;
+  dataplane.flows = {{{pending, ""},
+                      {named, "api.github.com"},
+                      {denied, "evil.example"}}};
+  YAML::Node f = Reply(dataplane, "flows 10 ");
+  ASSERT_EQ(f["flows"].size(), 3u);
+  EXPECT_EQ(f["flows"][0]["name_check"].as<std::string>(), "pending");
+  EXPECT_FALSE(f["flows"][0]["name"]);
+  EXPECT_FALSE(f["flows"][1]["name_check"]);
+  EXPECT_TRUE(f["flows"][1]["named"].as<bool>());
+  EXPECT_EQ(f["flows"][1]["name"].as<std::string>(), "api.github.com");
+  EXPECT_EQ(f["flows"][2]["name_check"].as<std::string>(), "not_allowed");
+  EXPECT_EQ(f["flows"][2]["name"].as<std::string>(), "evil.example");
+  // trace finds the pending flow and says so.
+  YAML::Node t = Reply(dataplane,
+                       "trace out 198.51.100.30 192.0.2.1 tcp 443 sport=40000");
+  EXPECT_EQ(t["flow"]["name_check"].as<std::string>(), "pending");
 }
 
 TEST(CommandTableTest, OneTableForBothSides) {

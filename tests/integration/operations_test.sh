@@ -358,13 +358,19 @@ s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
 s.bind(("127.0.0.1", 0)); s.listen(); print(s.getsockname()[1], flush=True)
 time.sleep(30)' >"$work/port" &
 holder=$!
-sleep 0.3
+for _ in $(seq 100); do [[ -s "$work/port" ]] && break; sleep 0.1; done
 busy=$(cat "$work/port")
 start_fails_with() {  # start_fails_with MESSAGE SGATE OPTIONS...
   local message=$1
   shift
-  ! sgate_start "$policy" --control "$socket" "$@" 2>/dev/null &&
-    grep -qF -- "$message" "$SGATE_LOG"
+  if sgate_start "$policy" --control "$socket" "$@" 2>/dev/null; then
+    sgate_stop
+    return 1
+  fi
+  # sgate_start gives up after 5 s; on a loaded machine sgate may still be
+  # on its way to the error: let it get there (10 s at most).
+  for _ in $(seq 100); do kill -0 "$SGATE_PID" 2>/dev/null || break; sleep 0.1; done
+  grep -qF -- "$message" "$SGATE_LOG"
 }
 check "a metrics address in use is refused at start-up" \
   start_fails_with "--metrics 127.0.0.1:$busy: cannot listen: Address already in use" \

@@ -1,11 +1,14 @@
 // Property test (STYLE.md 17): random policies and packets, the compiled
-// RuleTable against rules::Reference. Each run checks one seed (SGATE_SEED,
+// RuleTable against rules::Reference; for flows that rules with domains
+// leave pending, random names through DomainTable (Hyperscan) against
+// Reference::EvaluateNamed. Each run checks one seed (SGATE_SEED,
 // default 1): kPoliciesPerSeed policies × kPacketsPerPolicy packets, biased
 // to rule edges. A mismatch prints the seed, the policy and the packet;
 // `SGATE_SEED=N build/tests/rules/rules_classifier_property_test` replays it.
 
 #include <cstdint>
 #include <cstdlib>
+#include <optional>
 #include <random>
 #include <set>
 #include <string>
@@ -16,6 +19,8 @@
 #include "gtest/gtest.h"
 #include "rules/policy_loader.h"
 #include "rules/policy_writer.h"
+#include "rules/domain_name.h"
+#include "rules/domain_table.h"
 #include "rules/reference.h"
 #include "perf/vpc/vpc_policy.h"
 #include "rules/rule_table.h"
@@ -36,6 +41,10 @@ uint64_t SeedFromEnv() {
   const char* s = std::getenv("SGATE_SEED");
   return s != nullptr ? std::strtoull(s, nullptr, 10) : 1;
 }
+
+const std::vector<std::string> kDomainPool = {
+    "a.example", "b.example",   "*.example",  "x.a.example",
+    "*.a.example", "c.test",    "*.test",     "www.c.test"};
 
 class Generator {
  public:
@@ -174,6 +183,15 @@ class Generator {
         int egress = Int(1, 6);
         for (int i = 0; i < egress; ++i) {
           g.egress.push_back(RandomRule(referable, prefix_lists));
+          // Egress tcp rules with domains, often (issue 15).
+          Rule& r = g.egress.back();
+          if (Chance(0.3) && r.protocol != kProtocolTcp) {
+            r.protocol = kProtocolTcp;  // all ports, as a loaded tcp rule
+            r.icmp_type = r.icmp_code = -1;
+            r.port_low = 0;
+            r.port_high = 65535;
+          }
+          if (r.protocol == kProtocolTcp && Chance(0.5)) r.domains = Domains();
         }
       }
       p.security_groups[name] = g;
@@ -215,8 +233,41 @@ class Generator {
     return p;
   }
 
+  // One to three distinct domains from a small pool, so that rules share
+  // names and wildcards overlap exact names.
+  std::vector<std::string> Domains() {
+    std::vector<std::string> domains;
+    int n = Int(1, 3);
+    for (int i = 0; i < n; ++i) {
+      const std::string& d = Pick(kDomainPool);
+      if (std::find(domains.begin(), domains.end(), d) == domains.end()) {
+        domains.push_back(d);
+      }
+    }
+    return domains;
+  }
+
+  // A name a client could ask for: one the pool matches exactly or by a
+  // wildcard, the bare suffix of a wildcard, another name, or no host name.
+  std::string Name() {
+    static const std::vector<std::string> kOthers = {
+        "example",  "test",     "a.example.org", "nomatch.org", "",
+        "a..example", "x .example", "-.example",  "_s.a.example"};
+    const std::string& d = Pick(kDomainPool);
+    switch (Int(0, 4)) {
+      case 0: return IsWildcardDomain(d) ? "w" + d.substr(1) : d;
+      case 1: return IsWildcardDomain(d) ? "v.w" + d.substr(1) : "q." + d;
+      case 2: return IsWildcardDomain(d) ? d.substr(2) : d;
+      case 3: return d;  // "*.x" itself is no host name
+      default: return Pick(kOthers);
+    }
+  }
+
   // Packets: mostly about the policy's own addresses, rules and edges.
   PacketKey RandomPacket(const Policy& p, const std::string& node) {
+    if (Chance(0.25)) {
+      if (std::optional<PacketKey> k = NamedRulePacket(p, node)) return *k;
+    }
     PacketKey k;
     k.direction = Chance(0.5) ? Direction::kIngress : Direction::kEgress;
     // Mostly interfaces enforced here; sometimes those of other nodes.
@@ -270,6 +321,36 @@ class Generator {
   }
 
  private:
+  // A packet out of an enforced member of a group with a rule with
+  // domains, near that rule: most such packets are pending a name.
+  std::optional<PacketKey> NamedRulePacket(const Policy& p,
+                                           const std::string& node) {
+    std::vector<uint32_t> named;
+    for (uint32_t id = 0; id < p.rules().size(); ++id) {
+      if (p.rule(id).has_domains()) named.push_back(id);
+    }
+    if (named.empty()) return std::nullopt;
+    const uint32_t id = Pick(named);
+    const Rule& rule = p.rule(id);
+    std::vector<const Interface*> members;
+    for (const Interface* m : p.Members(p.rules()[id].group)) {
+      if (m->EnforcedOn(node) && !m->addresses.empty()) members.push_back(m);
+    }
+    if (members.empty()) return std::nullopt;
+    const Interface* member = Pick(members);
+    PacketKey k;
+    k.direction = Direction::kEgress;
+    k.local = Pick(member->addresses);
+    k.vlan = member->vlan;
+    k.remote = RemoteNear(p, &rule, k.local.family);
+    k.protocol = Chance(0.9) ? kProtocolTcp : kProtocolUdp;
+    int candidates[] = {rule.port_low, rule.port_high, rule.port_low - 1,
+                        rule.port_high + 1, Int(rule.port_low, rule.port_high)};
+    k.dst_port = static_cast<uint16_t>(
+        std::clamp(candidates[Int(0, 4)], 0, 65535));
+    return k;
+  }
+
   // A remote address of family `f` near one of the rule's remotes: a member,
   // a CIDR's first or last address or one just outside, or random.
   IpAddress RemoteNear(const Policy& p, const Rule* rule, Family f) {
@@ -382,6 +463,8 @@ const char* DecisionName(Decision d) {
     case Decision::kNoRuleMatched: return "no-rule-matched";
     case Decision::kUnknownInterfaceDropped: return "unknown-dropped";
     case Decision::kUnknownInterfacePassed: return "unknown-passed";
+    case Decision::kPendingName: return "pending-name";
+    case Decision::kNameNotAllowed: return "name-not-allowed";
   }
   return "?";
 }
@@ -413,7 +496,8 @@ std::string Compare(const RuleTable& table, const Policy& policy,
              (got.interface == Classification::kNoInterface ||
               table.interface_name(got.interface) != want.interface->name)) {
     problem = "interface differs";
-  } else if (got.decision == Decision::kAllowedByRule &&
+  } else if ((got.decision == Decision::kAllowedByRule ||
+              got.decision == Decision::kPendingName) &&
              std::find(want.matching_rules.begin(), want.matching_rules.end(),
                        got.rule_id) == want.matching_rules.end()) {
     problem = absl::StrCat("table's rule ", got.rule_id,
@@ -437,6 +521,29 @@ std::string Compare(const RuleTable& table, const Policy& policy,
                           : table.interface_name(got.interface));
 }
 
+// The same for a name: DomainTable::Match against Reference::EvaluateNamed.
+std::string CompareName(const Policy& policy, const Verdict& want,
+                        const NameMatch& got) {
+  if (want.allowed != got.allowed) {
+    return absl::StrCat("name: reference ", DecisionName(want.decision),
+                        ", domain table ", got.allowed ? "allows" : "denies");
+  }
+  if (!got.allowed) return "";
+  auto has = [](const std::vector<uint32_t>& v, uint32_t x) {
+    return std::find(v.begin(), v.end(), x) != v.end();
+  };
+  if (!has(want.matching_rules, got.rule_id) ||
+      !has(want.matching_domains, got.domain_id) ||
+      policy.domain_rules()[got.domain_id] != got.rule_id) {
+    return absl::StrCat("domain table's rule ", got.rule_id, " / domain ",
+                        got.domain_id, " not among the reference's rules [",
+                        absl::StrJoin(want.matching_rules, ","),
+                        "] domains [",
+                        absl::StrJoin(want.matching_domains, ","), "]");
+  }
+  return "";
+}
+
 class ClassifierPropertyTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
@@ -447,7 +554,8 @@ class ClassifierPropertyTest : public ::testing::Test {
 TEST_F(ClassifierPropertyTest, TableEqualsReference) {
   const uint64_t seed = SeedFromEnv();
   Generator gen(seed);
-  uint64_t packets = 0, allowed = 0, unknown = 0, by_rule = 0;
+  uint64_t packets = 0, allowed = 0, unknown = 0, by_rule = 0, pending = 0,
+           names = 0, names_allowed = 0;
   for (int round = 0; round < kPoliciesPerSeed; ++round) {
     std::string node;
     Policy policy;
@@ -461,6 +569,9 @@ TEST_F(ClassifierPropertyTest, TableEqualsReference) {
                              << diagnostics.ToStatus();
     }
     Reference reference(policy, node);
+    absl::StatusOr<std::unique_ptr<DomainTable>> domains =
+        DomainTable::Build(policy, node, /*workers=*/1);
+    ASSERT_TRUE(domains.ok()) << domains.status() << "\nseed " << seed;
     // Reference masks (the real table) and per-member expansion (the
     // benchmark's naive baseline) must both equal the reference.
     for (bool expand : {false, true}) {
@@ -516,6 +627,24 @@ TEST_F(ClassifierPropertyTest, TableEqualsReference) {
           allowed += want.allowed;
           unknown += want.interface == nullptr;
           by_rule += want.decision == Decision::kAllowedByRule;
+          if (want.decision != Decision::kPendingName || expand) continue;
+          // A pending flow: the names its client could ask for.
+          ++pending;
+          for (int n = 0; n < 4; ++n) {
+            std::string name = packet_gen.Name();
+            Verdict named = reference.EvaluateNamed(keys[i], name);
+            NameMatch match = (*domains)->Match(keys[i], name, 0);
+            std::string problem = CompareName(policy, named, match);
+            if (!problem.empty()) {
+              FAIL() << "mismatch, seed " << seed << " (replay: SGATE_SEED="
+                     << seed << "), policy " << round << "\npacket: "
+                     << DescribePacket(keys[i]) << " name '" << name << "'\n"
+                     << problem << "\npolicy:\n"
+                     << DescribePolicy(policy, node);
+            }
+            ++names;
+            names_allowed += match.allowed;
+          }
         }
       }
     }
@@ -525,13 +654,20 @@ TEST_F(ClassifierPropertyTest, TableEqualsReference) {
   EXPECT_LT(allowed, packets - packets / 20);
   EXPECT_GT(packets - unknown, packets / 2);
   EXPECT_GT(by_rule, packets / 5);
+  EXPECT_GT(pending, packets / 200);
+  EXPECT_GT(names_allowed, names / 10);
+  EXPECT_LT(names_allowed, names - names / 10);
   std::printf("seed %llu: %llu packets, %llu allowed (%llu by a rule), "
-              "%llu unknown interface\n",
+              "%llu unknown interface, %llu pending a name; %llu names, "
+              "%llu allowed\n",
               static_cast<unsigned long long>(seed),
               static_cast<unsigned long long>(packets),
               static_cast<unsigned long long>(allowed),
               static_cast<unsigned long long>(by_rule),
-              static_cast<unsigned long long>(unknown));
+              static_cast<unsigned long long>(unknown),
+              static_cast<unsigned long long>(pending),
+              static_cast<unsigned long long>(names),
+              static_cast<unsigned long long>(names_allowed));
 }
 
 // Classifies `packets` in bursts and returns the first disagreement with

@@ -112,6 +112,27 @@ interfaces:
   ExpectRoundTrip(*policy);
 }
 
+// Domain rules (issue 15) travel through the fleet too.
+TEST(PolicyWriterTest, DomainRulesRoundTrip) {
+  const char* yaml = R"(version: 1
+settings:
+  domain_reject: drop
+security_groups:
+  sg-out:
+    egress:
+      - {protocol: tcp, ports: 443, cidr: 0.0.0.0/0, domains: [api.example.com, "*.example.org"]}
+      - {protocol: tcp, ports: 80, cidr: 0.0.0.0/0}
+interfaces:
+  eni-a: {addresses: [198.51.100.10], security_groups: [sg-out]}
+)";
+  absl::StatusOr<Policy> policy = LoadPolicyString(yaml, "domains");
+  ASSERT_TRUE(policy.ok()) << policy.status();
+  ExpectRoundTrip(*policy);
+  std::string written = WritePolicyYaml(*policy);
+  EXPECT_NE(written.find("*.example.org"), std::string::npos) << written;
+  EXPECT_NE(written.find("domain_reject"), std::string::npos) << written;
+}
+
 // The operations keys (issue 16) travel through the fleet too.
 TEST(PolicyWriterTest, OperationsKeysRoundTrip) {
   const char* yaml = R"(version: 1

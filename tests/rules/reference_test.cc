@@ -498,6 +498,10 @@ std::string DecisionName(Decision d) {
       return "kUnknownInterfaceDropped";
     case Decision::kUnknownInterfacePassed:
       return "kUnknownInterfacePassed";
+    case Decision::kPendingName:
+      return "kPendingName";
+    case Decision::kNameNotAllowed:
+      return "kNameNotAllowed";
   }
   return "?";
 }

@@ -109,6 +109,17 @@ class FrameBuilder {
     payload_ = bytes;
     return *this;
   }
+  // These bytes as the payload (after the L4 header).
+  FrameBuilder& Data(const std::vector<uint8_t>& bytes) {
+    data_ = bytes;
+    return *this;
+  }
+  // TCP sequence and acknowledgment numbers (after Tcp()).
+  FrameBuilder& Sequence(uint32_t seq, uint32_t ack = 0) {
+    Put32(4, seq);
+    Put32(8, ack);
+    return *this;
+  }
   FrameBuilder& Truncate(size_t frame_bytes) {
     truncate_ = frame_bytes;
     return *this;
@@ -145,6 +156,7 @@ class FrameBuilder {
     std::vector<uint8_t> upper;  // extension headers + L4 + payload
     std::vector<uint8_t> body = l4_;
     body.resize(body.size() + payload_, 0xAB);
+    body.insert(body.end(), data_.begin(), data_.end());
     if (family_ == 4) {
       size_t ihl = 20 + ipv4_options_;
       size_t total = ihl + body.size();
@@ -217,6 +229,10 @@ class FrameBuilder {
     l4_[at] = v >> 8;
     l4_[at + 1] = v;
   }
+  void Put32(size_t at, uint32_t v) {
+    Put16(at, v >> 16);
+    Put16(at + 2, v & 0xFFFF);
+  }
   static void Append16(std::vector<uint8_t>& f, uint16_t v) {
     f.push_back(v >> 8);
     f.push_back(v);
@@ -235,6 +251,7 @@ class FrameBuilder {
   uint8_t protocol_ = 0;
   std::vector<uint8_t> l4_;
   size_t payload_ = 0;
+  std::vector<uint8_t> data_;
   size_t truncate_ = SIZE_MAX;
   std::vector<std::pair<size_t, uint8_t>> pokes_;
 };

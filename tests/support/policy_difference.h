@@ -49,7 +49,8 @@ inline std::string PolicyDifference(const rules::Policy& a,
   }
   if (sa.account_id != sb.account_id ||
       sa.max_flows_per_interface != sb.max_flows_per_interface ||
-      sa.anti_spoofing != sb.anti_spoofing) {
+      sa.anti_spoofing != sb.anti_spoofing ||
+      sa.domain_reject != sb.domain_reject) {
     return differ("settings (operations)");
   }
   if (a.prefix_lists.size() != b.prefix_lists.size()) {
@@ -87,7 +88,8 @@ inline std::string PolicyDifference(const rules::Policy& a,
             x.port_high != y.port_high || x.icmp_type != y.icmp_type ||
             x.icmp_code != y.icmp_code || x.remote_kind != y.remote_kind ||
             x.cidrs != y.cidrs || x.remote_name != y.remote_name ||
-            x.description != y.description || x.id != y.id) {
+            x.description != y.description || x.id != y.id ||
+            x.domains != y.domains) {
           return differ(absl::StrCat(list, "[", i, "]"));
         }
       }
