@@ -68,6 +68,9 @@ sgate_start() {
   local workers=${WORKERS:-1}
   local lcores="0@0"
   for ((w = 1; w <= workers; w++)); do lcores="$lcores,$w@$((w % $(nproc)))"; done
+  # Emptied here, not by the background job's redirection, which may come
+  # after the first look below: a previous run's log says "forwarding with".
+  : >"$SGATE_LOG"
   "$SGATE" --no-huge -m 512 --no-pci --file-prefix "$PREFIX" \
     --lcores "$lcores" --log-level 'lib.*:warning' \
     --vdev "net_af_packet0,iface=$IF_IN,qpairs=$workers" \

@@ -78,8 +78,11 @@ for i in $(seq 1 50); do
     write_policy "$policy.new" yes
     mv "$policy.new" "$policy"
     if ((i % 2 == 0)); then
+      # Handled by the control loop a moment later: wait for it, or the
+      # next iteration may replace the file before it is read.
+      before=$(generation)
       kill -HUP "$SGATE_PID"
-      sleep 0.1
+      for _ in $(seq 50); do [[ "$(generation)" != "$before" ]] && break; sleep 0.1; done
     else
       ctl reload >/dev/null && good=$((good + 1))
     fi
