@@ -29,17 +29,6 @@ finish() {
 }
 trap finish EXIT
 
-passed=0
-failed=0
-check() {  # check DESCRIPTION COMMAND...
-  local description=$1
-  shift
-  if "$@"; then
-    passed=$((passed + 1)); echo "ok      $description"
-  else
-    failed=$((failed + 1)); echo "FAILED  $description"
-  fi
-}
 
 fleet() {  # fleet SUBCOMMAND ARGS...: sgatectl fleet against our etcd
   local sub=$1

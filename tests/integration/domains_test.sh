@@ -27,18 +27,6 @@ cleanup() {
 }
 trap cleanup EXIT
 
-passed=0
-failed=0
-# check DESCRIPTION COMMAND...: the command must succeed.
-check() {
-  local description=$1
-  shift
-  if "$@"; then
-    passed=$((passed + 1)); echo "ok      $description"
-  else
-    failed=$((failed + 1)); echo "FAILED  $description"
-  fi
-}
 
 netns_up
 netns_addr "$NS_IN" 198.51.100.10/24 198.51.100.11/24 2001:db8::10/64

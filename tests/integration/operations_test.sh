@@ -26,17 +26,6 @@ trap 'netns_down; rm -rf "$work"' EXIT
 socket=$work/control.sock
 ctl() { "$SGATECTL" --control "$socket" "$@"; }
 
-passed=0
-failed=0
-check() {  # check DESCRIPTION COMMAND...
-  local description=$1
-  shift
-  if "$@"; then
-    passed=$((passed + 1)); echo "ok      $description"
-  else
-    failed=$((failed + 1)); echo "FAILED  $description"
-  fi
-}
 
 netns_up
 # The servers' namespace sends from one MAC, eni-web's.
