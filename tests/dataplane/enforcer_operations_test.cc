@@ -13,6 +13,7 @@
 #include "dataplane/reference_table.h"
 #include "rules/policy_loader.h"
 #include "tests/support/frame_builder.h"
+#include "tests/support/verdicts.h"
 
 namespace sgate::dataplane {
 namespace {
@@ -136,13 +137,6 @@ class EnforcerOperationsTest : public ::testing::Test {
   uint32_t now_ = 1000;
 };
 
-#define EXPECT_FORWARD(v) EXPECT_TRUE((v).forward) << DropReasonName((v).reason)
-#define EXPECT_DROP(v, r)                                           \
-  do {                                                              \
-    Verdict verdict_ = (v);                                         \
-    EXPECT_FALSE(verdict_.forward);                                 \
-    EXPECT_STREQ(DropReasonName(verdict_.reason), DropReasonName(r)); \
-  } while (0)
 
 TEST(InterfaceTableTest, WorkersShareACapRoundedUp) {
   EXPECT_EQ(InterfaceTable::Share(10, 1), 10u);

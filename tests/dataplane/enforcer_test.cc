@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "tests/support/frame_builder.h"
+#include "tests/support/verdicts.h"
 
 namespace sgate::dataplane {
 namespace {
@@ -94,13 +95,6 @@ class EnforcerTest : public ::testing::Test {
   uint32_t now_ = 1000;
 };
 
-#define EXPECT_FORWARD(v) EXPECT_TRUE((v).forward) << DropReasonName((v).reason)
-#define EXPECT_DROP(v, r)      \
-  do {                         \
-    Verdict verdict_ = (v);    \
-    EXPECT_FALSE(verdict_.forward); \
-    EXPECT_EQ(DropReasonName(verdict_.reason), DropReasonName(r)); \
-  } while (0)
 
 TEST_F(EnforcerTest, TcpHandshakeRepliesPassWithoutAnEgressRule) {
   EXPECT_FORWARD(In(V4(kFar, kWeb).Tcp(40000, 80, kSyn)));
