@@ -15,7 +15,7 @@ absl::StatusOr<std::unique_ptr<dataplane::LiveTable>> PolicyPublisher::Prepare(
   if (!policy.ok()) return policy.status();
   SGATE_ASSIGN_OR_RETURN(
       std::unique_ptr<dataplane::LiveTable> table,
-      dataplane::LiveTable::Build(*std::move(policy), generation_ + 1,
+      dataplane::LiveTable::Build(*std::move(policy), NextGeneration(),
                                   workers_, options_, Live()));
   const std::vector<std::string>& names = table->interface_names();
   absl::StatusOr<std::vector<uint16_t>> slots = slots_.Assign(names);
@@ -49,7 +49,7 @@ absl::Status PolicyPublisher::Publish(absl::StatusOr<rules::Policy> policy) {
     }
     return table.status();
   }
-  ++generation_;
+  generation_ = NextGeneration();
   const rules::RuleTableStats& built = (*table)->stats();
   last_build_ = built;
   tables_.Swap(*std::move(table));  // the old table is freed here

@@ -22,13 +22,13 @@
 
 namespace sgate::dataplane {
 
+// Two bytes, made and written on every packet's path: what is rarely
+// needed besides (a reset to send) is asked of the Enforcer.
 struct Verdict {
   bool forward = false;
   DropReason reason = DropReason::kCount;  // when !forward
-  // When !forward: answer the frame with a TCP RST back to its sender
-  // (RewriteAsReset), the client of a flow denied by name.
-  bool reset = false;
 };
+static_assert(sizeof(Verdict) == 2);
 
 // The per-packet decision of one worker, on plain frame bytes: parse →
 // later fragments follow their first → ICMP errors follow the flow they
@@ -88,7 +88,12 @@ class Enforcer {
     counters_.forwarded -= n;
     counters_.drops[static_cast<int>(DropReason::kTxFull)] += n;
   }
-  // The worker sent `n` resets (Verdict::reset).
+  // Bit i: frame i of the last burst, dropped, is to be answered with a
+  // TCP RST back to its sender (RewriteAsReset): the client of a flow
+  // denied by name.
+  uint32_t resets() const { return resets_; }
+  static_assert(kMaxBurst <= 32, "resets() has a bit per frame");
+  // The worker sent `n` resets.
   void CountResetsSent(uint32_t n) { counters_.resets_sent += n; }
 
   const EnforcerCounters& counters() const { return counters_; }
@@ -148,12 +153,13 @@ class Enforcer {
   template <PolicyTable Table>
   Verdict DropNamed(const FlowEntry& flow, const ParsedPacket& p,
                     bool from_client, const Table& table) {
-    Verdict v = Drop(flow.name_check == NameCheck::kUndecided
-                         ? DropReason::kDomainUndecided
-                         : DropReason::kDomainNotAllowed);
-    v.reset = from_client && (p.tcp_flags & kTcpRst) == 0 &&
-              table.domain_reject() == rules::DomainReject::kRst;
-    return v;
+    if (from_client && (p.tcp_flags & kTcpRst) == 0 &&
+        table.domain_reject() == rules::DomainReject::kRst) {
+      resets_ |= 1u << BurstIndexOf(p);
+    }
+    return Drop(flow.name_check == NameCheck::kUndecided
+                    ? DropReason::kDomainUndecided
+                    : DropReason::kDomainNotAllowed);
   }
 
   static FlowKey KeyOf(const ParsedPacket& p, bool ingress);
@@ -177,18 +183,27 @@ class Enforcer {
   // `check_mac`: with anti-spoofing, the frame of a packet from the
   // inside, whose source MAC must be its interface's; else null.
   template <PolicyTable Table>
-  Verdict ProcessFlow(const ParsedPacket& p, const uint8_t* frame,
-                      const FlowKey& key, uint64_t hash, bool ingress,
-                      uint32_t length, uint32_t now, const Table& table,
+  Verdict ProcessFlow(const ParsedPacket& p, const FlowKey& key,
+                      uint64_t hash, bool ingress, uint32_t length,
+                      uint32_t now, const Table& table,
                       const ClassifyResult* classified,
                       const uint8_t* check_mac);
   // ProcessFlow's miss: classify (unless `classified`), check the
   // interface's cap, track the new flow.
   template <PolicyTable Table>
-  Verdict OpenFlow(const ParsedPacket& p, const uint8_t* frame,
-                   const FlowKey& key, uint64_t hash, bool ingress,
-                   uint32_t length, uint32_t now, const Table& table,
-                   const ClassifyResult* classified, const uint8_t* check_mac);
+  Verdict OpenFlow(const ParsedPacket& p, const FlowKey& key, uint64_t hash,
+                   bool ingress, uint32_t length, uint32_t now,
+                   const Table& table, const ClassifyResult* classified,
+                   const uint8_t* check_mac);
+  // Where `p`, one of parsed_, is in the burst; the frame it was parsed
+  // from, for the few paths that read past the headers: a parameter less
+  // for the established path to carry.
+  uint32_t BurstIndexOf(const ParsedPacket& p) const {
+    return static_cast<uint32_t>(&p - parsed_);
+  }
+  const uint8_t* FrameOf(const ParsedPacket& p) const {
+    return burst_frames_[BurstIndexOf(p)];
+  }
 
   // A packet of a flow whose name is pending or denied (README.md, "Domain
   // rules"). Packets without payload pass while it is pending; the
@@ -196,19 +211,18 @@ class Enforcer {
   // decides; the server speaking first, a bound passed, or a name no rule
   // admits denies the flow, whose packets are then all dropped. Returns
   // the drop, or nullopt when the packet passes: the caller then tracks it
-  // as any packet of the flow. Out of line, like AdmitPending, so that the
+  // as any packet of the flow. Out of line and cold, so that the
   // established path keeps its code and its registers (and NextState one
   // caller, which GCC inlines: with two it did not, +2 cycles a packet).
   template <PolicyTable Table>
-  [[gnu::noinline]] std::optional<Verdict> ProcessNamedFlow(
-      FlowEntry& flow, const ParsedPacket& p, const uint8_t* frame,
-      bool from_opener, uint32_t now, const Table& table);
+  [[gnu::noinline, gnu::cold]] std::optional<Verdict> ProcessNamedFlow(
+      FlowEntry& flow, const ParsedPacket& p, bool from_opener, uint32_t now,
+      const Table& table);
   // A new flow that only rules with domains allow: tracked pending, or
   // decided at once when its first packet carries payload.
   template <PolicyTable Table>
   [[gnu::noinline]] Verdict AdmitPending(FlowEntry& flow,
-                                         const ParsedPacket& p,
-                                         const uint8_t* frame, uint32_t now,
+                                         const ParsedPacket& p, uint32_t now,
                                          const Table& table);
   // The client's payload `segment` of pending `flow`: the drop if it
   // denies the flow, else nullopt (decided, or not yet).
@@ -241,6 +255,8 @@ class Enforcer {
   rules::PacketKey opening_keys_[kMaxBurst];
   ClassifyResult opening_results_[kMaxBurst];
   bool secondary_decides_[kMaxBurst];  // stage 2: see FlowTable::Presence
+  const uint8_t* const* burst_frames_ = nullptr;  // parsed_[i]'s frame
+  uint32_t resets_ = 0;                           // resets()
   EnforcerCounters counters_;
   // Beside the flow table, touched only by flows pending a name; last, so
   // that the burst's scratch above keeps its place.
@@ -255,6 +271,8 @@ void Enforcer::ProcessBurst(const uint8_t* const* frames,
                             Verdict* verdicts) {
   RTE_ASSERT(count <= kMaxBurst);
   bool ingress = arrived_on == Side::kOutside;
+  burst_frames_ = frames;
+  resets_ = 0;
   FlowAccounting* accounting = flows_.accounting();
   if (accounting != nullptr) accounting->Tick(now, table.flow_logs());
   // Anti-spoofing looks at frames from the inside; their flows' interfaces
@@ -328,7 +346,7 @@ void Enforcer::ProcessBurst(const uint8_t* const* frames,
     } else {
       // Flows count IP bytes, as VPC Flow Logs do: the same whatever the
       // frame's VLAN tags.
-      verdicts[i] = ProcessFlow(p, frames[i], keys_[i], hashes_[i], ingress,
+      verdicts[i] = ProcessFlow(p, keys_[i], hashes_[i], ingress,
                                 p.l3_length, now, table, classified,
                                 check_macs ? frames[i] : nullptr);
       if (verdicts[i].forward && p.is_fragment) {
@@ -339,10 +357,9 @@ void Enforcer::ProcessBurst(const uint8_t* const* frames,
 }
 
 template <PolicyTable Table>
-Verdict Enforcer::ProcessFlow(const ParsedPacket& p, const uint8_t* frame,
-                              const FlowKey& key, uint64_t hash, bool ingress,
-                              uint32_t length, uint32_t now,
-                              const Table& table,
+Verdict Enforcer::ProcessFlow(const ParsedPacket& p, const FlowKey& key,
+                              uint64_t hash, bool ingress, uint32_t length,
+                              uint32_t now, const Table& table,
                               const ClassifyResult* classified,
                               const uint8_t* check_mac) {
   if (p.has_quote) {
@@ -365,47 +382,49 @@ Verdict Enforcer::ProcessFlow(const ParsedPacket& p, const uint8_t* frame,
       if (!FromOwnMac(table, slot, check_mac)) return Spoofed(slot);
     }
     bool from_opener = flow->opened_ingress == ingress;
-    // The one test established flows pay for names: a byte loaded anyway.
-    if (flow->name_check != NameCheck::kNone) [[unlikely]] {
-      if (std::optional<Verdict> dropped =
-              ProcessNamedFlow(*flow, p, frame, from_opener, now, table)) {
-        flows_.Count(flow, direction, length);
-        return *dropped;
+    // One test for both of the unusual cases: a name pending or denied
+    // (kNameCheckGeneration), or a reload since the flow was admitted.
+    if (flow->generation != table.generation()) [[unlikely]] {
+      if (flow->name_check != NameCheck::kNone) {
+        if (std::optional<Verdict> dropped =
+                ProcessNamedFlow(*flow, p, from_opener, now, table)) {
+          flows_.Count(flow, direction, length);
+          return *dropped;
+        }
+      } else if ((flow->untracked || table.revalidate_on_change()) &&
+                 (from_opener || !rules::HasIcmpFields(p.protocol))) {
+        // A flow admitted under an older policy is re-checked when it is
+        // untracked, or when the policy asks for it (DESIGN.md §5). An ICMP
+        // flow waits for its opener's next packet: only that carries the
+        // type and code its rule matched.
+        ++counters_.classified;
+        ClassifyResult recheck = table.Classify(OpenerKeyOf(*flow, p));
+        // Only rules with domains allow it now: a flow a name admitted may
+        // stay; any other never asked for a name.
+        if (!recheck.interface_known || !recheck.allowed ||
+            (recheck.awaiting_name && !NameStillAllowed(*flow, p, table))) {
+          FlowAccounting* accounting = flows_.accounting();
+          uint16_t slot =
+              accounting ? accounting->SlotOf(flows_.IndexOf(flow)) : kNoSlot;
+          flows_.Remove(flow);
+          return Reject(DropReason::kRevalidationDenied, key, hash, ingress,
+                        slot, length);
+        }
+        flow->generation = table.generation();
+        if (!recheck.awaiting_name) {
+          flows_.SetRule(flow, recheck.rule_id);
+          flow->named = false;
+        }
+        flow->untracked = recheck.untracked;
       }
-    } else if (flow->generation != table.generation() &&
-               (flow->untracked || table.revalidate_on_change()) &&
-               (from_opener || !rules::HasIcmpFields(p.protocol))) {
-      // A flow admitted under an older policy is re-checked when it is
-      // untracked, or when the policy asks for it (DESIGN.md §5). An ICMP
-      // flow waits for its opener's next packet: only that carries the
-      // type and code its rule matched.
-      ++counters_.classified;
-      ClassifyResult recheck = table.Classify(OpenerKeyOf(*flow, p));
-      // Only rules with domains allow it now: a flow a name admitted may
-      // stay; any other never asked for a name.
-      if (!recheck.interface_known || !recheck.allowed ||
-          (recheck.awaiting_name && !NameStillAllowed(*flow, p, table))) {
-        FlowAccounting* accounting = flows_.accounting();
-        uint16_t slot = accounting ? accounting->SlotOf(flows_.IndexOf(flow))
-                                   : kNoSlot;
-        flows_.Remove(flow);
-        return Reject(DropReason::kRevalidationDenied, key, hash, ingress,
-                      slot, length);
-      }
-      flow->generation = table.generation();
-      if (!recheck.awaiting_name) {
-        flows_.SetRule(flow, recheck.rule_id);
-        flow->named = false;
-      }
-      flow->untracked = recheck.untracked;
     }
     flow->state = NextState(flow->state, flow->fins, p.tcp_flags, from_opener);
     flow->expires_at = now + IdleTimeout(flow->state, table.timeouts());
     flows_.Count(flow, direction, length);
     return Forward();
   }
-  return OpenFlow(p, frame, key, hash, ingress, length, now, table,
-                  classified, check_mac);
+  return OpenFlow(p, key, hash, ingress, length, now, table, classified,
+                  check_mac);
 }
 
 // Out of line: kept apart, the established-flow path above stays as compact
@@ -413,10 +432,9 @@ Verdict Enforcer::ProcessFlow(const ParsedPacket& p, const uint8_t* frame,
 // slower with all of it inlined); a call is nothing beside classifying.
 template <PolicyTable Table>
 __attribute__((noinline)) Verdict Enforcer::OpenFlow(
-    const ParsedPacket& p, const uint8_t* frame, const FlowKey& key,
-    uint64_t hash, bool ingress, uint32_t length, uint32_t now,
-    const Table& table, const ClassifyResult* classified,
-    const uint8_t* check_mac) {
+    const ParsedPacket& p, const FlowKey& key, uint64_t hash, bool ingress,
+    uint32_t length, uint32_t now, const Table& table,
+    const ClassifyResult* classified, const uint8_t* check_mac) {
   const int direction = ingress ? 0 : 1;
   ++counters_.classified;
   ClassifyResult result =
@@ -456,7 +474,7 @@ __attribute__((noinline)) Verdict Enforcer::OpenFlow(
   flow->generation = table.generation();
   flows_.Count(flow, direction, length);
   if (result.awaiting_name) [[unlikely]] {
-    return AdmitPending(*flow, p, frame, now, table);
+    return AdmitPending(*flow, p, now, table);
   }
   table.CountAdmitted(worker_, result.rule_id);
   return Forward();
@@ -482,11 +500,10 @@ bool Enforcer::FromOwnSource(const Table& table, const ParsedPacket& p,
 
 template <PolicyTable Table>
 Verdict Enforcer::AdmitPending(FlowEntry& flow, const ParsedPacket& p,
-                               const uint8_t* frame, uint32_t now,
-                               const Table& table) {
+                               uint32_t now, const Table& table) {
   // Counted against its rule once a name decides.
-  flow.name_check = NameCheck::kPending;
-  const TcpSegment segment = TcpSegmentOf(frame, p);
+  flow.SetNameCheck(NameCheck::kPending);
+  const TcpSegment segment = TcpSegmentOf(FrameOf(p), p);
   pending_.Begin(flows_.IndexOf(&flow),
                  segment.seq + ((p.tcp_flags & kTcpSyn) ? 1 : 0));
   if (segment.payload_length != 0) {
@@ -501,7 +518,6 @@ Verdict Enforcer::AdmitPending(FlowEntry& flow, const ParsedPacket& p,
 template <PolicyTable Table>
 std::optional<Verdict> Enforcer::ProcessNamedFlow(FlowEntry& flow,
                                                   const ParsedPacket& p,
-                                                  const uint8_t* frame,
                                                   bool from_opener,
                                                   uint32_t now,
                                                   const Table& table) {
@@ -509,24 +525,24 @@ std::optional<Verdict> Enforcer::ProcessNamedFlow(FlowEntry& flow,
   if (flow.name_check != NameCheck::kPending) {
     return DropNamed(flow, p, from_opener, table);
   }
-  if (flow.generation != table.generation()) {
+  if (flow.admitted_generation() != table.generation()) {
     // Pending flows follow the rules in force, whatever admitted them.
     ClassifyResult now_rules = table.Classify(OpenerKeyOf(flow, p));
-    flow.generation = table.generation();
+    flow.generation = table.generation() | kNameCheckGeneration;
     if (!now_rules.interface_known || !now_rules.allowed) {
       return DenyName(flow, NameCheck::kNotAllowed, p, from_opener, now,
                       table);
     }
     if (!now_rules.awaiting_name) {  // a rule without domains allows it now
       pending_.End(flows_.IndexOf(&flow));
-      flow.name_check = NameCheck::kNone;
+      flow.SetNameCheck(NameCheck::kNone);
       flows_.SetRule(&flow, now_rules.rule_id);
       flow.untracked = now_rules.untracked;
       table.CountAdmitted(worker_, now_rules.rule_id);
       return std::nullopt;
     }
   }
-  const TcpSegment segment = TcpSegmentOf(frame, p);
+  const TcpSegment segment = TcpSegmentOf(FrameOf(p), p);
   if (segment.payload_length == 0 && !p.is_fragment) {
     // A SYN again (a retransmission, or the port reused): the stream
     // starts after it.
@@ -594,7 +610,7 @@ std::optional<Verdict> Enforcer::DecidePending(FlowEntry& flow,
     return DenyName(flow, NameCheck::kNotAllowed, p, true, now, table);
   }
   pending_.End(entry);
-  flow.name_check = NameCheck::kNone;
+  flow.SetNameCheck(NameCheck::kNone);
   flow.named = true;
   flows_.SetRule(&flow, match.rule_id);
   ++counters_.names_allowed;
@@ -608,7 +624,7 @@ Verdict Enforcer::DenyName(FlowEntry& flow, NameCheck why,
                            const ParsedPacket& p, bool from_client,
                            uint32_t now, const Table& table) {
   pending_.End(flows_.IndexOf(&flow));
-  flow.name_check = why;
+  flow.SetNameCheck(why);
   // Kept long enough to drop (and reset) what the client still sends,
   // like a closed connection; then its next packet is a new flow.
   flow.expires_at = now + kTcpClosedTimeout;

@@ -198,7 +198,7 @@ FlowRecord FlowTable::Record(const FlowEntry& entry) const {
     r.bytes[d] = cold.bytes[d] + entry.bytes[d];
   }
   r.expires_at = entry.expires_at;
-  r.generation = entry.generation;
+  r.generation = entry.admitted_generation();
   r.rule_id = cold.rule_id;
   r.state = entry.state;
   r.opened_ingress = entry.opened_ingress;

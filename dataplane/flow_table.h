@@ -45,6 +45,14 @@ static_assert(sizeof(FlowKey) == 40, "FlowKey must have no padding: it is "
 enum class NameCheck : uint8_t { kNone, kPending, kNotAllowed, kUndecided };
 const char* NameCheckName(NameCheck check);  // "pending", "not_allowed", ...
 
+// A flow whose name check is not kNone also carries this bit in its
+// generation, a bit no table's generation has (kMaxGeneration): then the
+// established path's one test, the flow's generation against the table's,
+// also sends it to the names' path, and flows without a name pay nothing
+// for the feature.
+inline constexpr uint32_t kNameCheckGeneration = 1u << 31;
+inline constexpr uint32_t kMaxGeneration = kNameCheckGeneration - 1;
+
 // Per-flow state (DESIGN.md §1), the part every packet of the flow reads
 // or writes: one cache line, aligned, so that a packet of an established
 // flow touches its bucket and this line and nothing else. With millions of
@@ -68,10 +76,22 @@ struct alignas(64) FlowEntry {
   // Admitted as an untracked flow (DESIGN.md §5): re-checked against the
   // rules after every reload.
   bool untracked : 1 = false;
-  NameCheck name_check : 2 = NameCheck::kNone;
+  NameCheck name_check : 2 = NameCheck::kNone;  // set with SetNameCheck
   // Admitted by the name its client asked for (rule_id is a rule with
   // domains).
   bool named : 1 = false;
+
+  // The generation of the table that admitted or last re-checked the flow.
+  uint32_t admitted_generation() const {
+    return generation & ~kNameCheckGeneration;
+  }
+  // name_check, and the generation bit that mirrors it.
+  void SetNameCheck(NameCheck check) {
+    name_check = check;
+    generation = check == NameCheck::kNone
+                     ? admitted_generation()
+                     : generation | kNameCheckGeneration;
+  }
 };
 static_assert(sizeof(FlowEntry) == 64, "one cache line per flow");
 

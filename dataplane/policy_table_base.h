@@ -4,6 +4,9 @@
 #include <string>
 #include <vector>
 
+#include <rte_debug.h>
+
+#include "dataplane/flow_table.h"
 #include "dataplane/interface_table.h"
 #include "dataplane/policy_table.h"
 #include "dataplane/rule_counters.h"
@@ -31,7 +34,9 @@ class PolicyTableBase {
         name_counters_(workers, policy_.domain_rules().size()),
         untracked_(policy_, interfaces),
         interface_names_(interfaces),
-        interfaces_(InterfaceTable::Identity(policy_, interfaces, workers)) {}
+        interfaces_(InterfaceTable::Identity(policy_, interfaces, workers)) {
+    RTE_VERIFY(generation <= kMaxGeneration);
+  }
   PolicyTableBase(const PolicyTableBase&) = delete;
   PolicyTableBase& operator=(const PolicyTableBase&) = delete;
 

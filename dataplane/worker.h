@@ -159,6 +159,7 @@ class Worker {
     }
     Verdict verdicts[kBurst];
     enforcer_.ProcessBurst(frames, lengths, n, side, now, table, verdicts);
+    const uint32_t to_reset = enforcer_.resets();
     rte_mbuf* tx[kBurst];
     rte_mbuf* resets[kBurst];
     uint16_t forward = 0, reset = 0;
@@ -167,7 +168,7 @@ class Worker {
         tx[forward++] = rx[i];
       } else {
         ++ports_[rx_port].rx_dropped;
-        if (verdicts[i].reset && MakeReset(rx[i])) {
+        if ((to_reset >> i & 1) != 0 && MakeReset(rx[i])) {
           resets[reset++] = rx[i];
         } else {
           rte_pktmbuf_free(rx[i]);

@@ -167,7 +167,7 @@ TYPED_TEST_SUITE(EnforcerDomainsTest, Tables);
     Verdict verdict_ = (v);                                        \
     EXPECT_FALSE(verdict_.forward);                                \
     EXPECT_EQ(DropReasonName(verdict_.reason), DropReasonName(r)); \
-    EXPECT_EQ(verdict_.reset, want_reset);                         \
+    EXPECT_EQ(this->enforcer_->resets() == 1, want_reset);         \
   } while (0)
 
 TYPED_TEST(EnforcerDomainsTest, TheHandshakePassesPending) {

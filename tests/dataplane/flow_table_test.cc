@@ -229,6 +229,29 @@ TEST(FlowTableTest, CountersStayExactPastTheEntrysNarrowFields) {
   EXPECT_EQ(t->Record(*again).rule_id, 0u);
 }
 
+// A flow whose name is pending or denied never has a table's generation,
+// so the established path's one generation test finds it; its record
+// shows the generation that admitted it.
+TEST(FlowTableTest, ANameCheckTakesTheFlowOutOfEveryGeneration) {
+  TestTable t(16);
+  FlowEntry* e = Add(t, Key(1), 100);
+  ASSERT_NE(e, nullptr);
+  e->generation = 7;
+  for (NameCheck check : {NameCheck::kPending, NameCheck::kNotAllowed,
+                          NameCheck::kUndecided}) {
+    e->SetNameCheck(check);
+    EXPECT_EQ(e->name_check, check);
+    EXPECT_NE(e->generation, 7u);
+    EXPECT_GT(e->generation, kMaxGeneration);
+    EXPECT_EQ(e->admitted_generation(), 7u);
+    EXPECT_EQ(t->Record(*e).generation, 7u);
+    EXPECT_EQ(t->Record(*e).name_check, check);
+  }
+  e->SetNameCheck(NameCheck::kNone);
+  EXPECT_EQ(e->generation, 7u);
+  EXPECT_EQ(t->Record(*e).name_check, NameCheck::kNone);
+}
+
 // The layout the hit path depends on: an entry is one cache line, and
 // entries start on line boundaries.
 TEST(FlowTableTest, EachEntryIsOneCacheLine) {
