@@ -49,7 +49,7 @@ class CompiledTable : public PolicyTableBase {
   }
   rules::NameMatch DecideName(const rules::PacketKey& key,
                               absl::string_view name, uint32_t worker) const {
-    return domains_->Match(key, name, worker);
+    return domains_->MatchHostName(key, name, worker);
   }
   Explanation Explain(const rules::PacketKey& key,
                       absl::string_view name) const {

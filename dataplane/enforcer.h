@@ -211,11 +211,11 @@ class Enforcer {
   // decides; the server speaking first, a bound passed, or a name no rule
   // admits denies the flow, whose packets are then all dropped. Returns
   // the drop, or nullopt when the packet passes: the caller then tracks it
-  // as any packet of the flow. Out of line and cold, so that the
+  // as any packet of the flow. Out of line, like AdmitPending, so that the
   // established path keeps its code and its registers (and NextState one
   // caller, which GCC inlines: with two it did not, +2 cycles a packet).
   template <PolicyTable Table>
-  [[gnu::noinline, gnu::cold]] std::optional<Verdict> ProcessNamedFlow(
+  [[gnu::noinline]] std::optional<Verdict> ProcessNamedFlow(
       FlowEntry& flow, const ParsedPacket& p, bool from_opener, uint32_t now,
       const Table& table);
   // A new flow that only rules with domains allow: tracked pending, or

@@ -395,20 +395,30 @@ ParseError internal::ParseFrameGeneral(const uint8_t* data, uint32_t length,
 }
 
 TcpSegment TcpSegmentOf(const uint8_t* frame, const ParsedPacket& p) {
-  // The parser accepted the frame: walking its IP header again cannot
-  // fail, and the TCP header's data offset is within the datagram.
+  // The parser accepted the frame: its IP header is sound, walking it
+  // again cannot fail, and the TCP header's data offset is within the
+  // datagram. Where TCP starts: IPv4 says so; IPv6 does when TCP follows
+  // its fixed header, and extension headers are walked.
   const uint8_t* ip = frame + p.l3_offset;
-  IpHeader h;
-  std::array<uint8_t, 16> src, dst;
-  WalkIp(p.family, ip, p.l3_length, /*quoted=*/false, &h, &src, &dst);
-  const uint8_t* l4 = ip + h.l4_offset;
+  uint32_t l4_offset;
+  if (p.family == Family::kIPv4) {
+    l4_offset = (ip[0] & 0x0F) * 4u;
+  } else if (ip[6] == kProtocolTcp) {
+    l4_offset = kIpv6HeaderLength;
+  } else {
+    IpHeader h;
+    std::array<uint8_t, 16> src, dst;
+    WalkIp(p.family, ip, p.l3_length, /*quoted=*/false, &h, &src, &dst);
+    l4_offset = h.l4_offset;
+  }
+  const uint8_t* l4 = ip + l4_offset;
   const uint32_t header_length = (l4[12] >> 4) * 4u;
   TcpSegment s;
   s.seq = Load32(l4 + 4);
   s.ack = Load32(l4 + 8);
   s.flags = l4[13];
   s.payload = l4 + header_length;
-  s.payload_length = h.length - h.l4_offset - header_length;
+  s.payload_length = p.l3_length - l4_offset - header_length;
   return s;
 }
 

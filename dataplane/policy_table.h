@@ -66,7 +66,8 @@ concept PolicyTable = requires(const T& table, const rules::PacketKey& key,
   { table.ClassifyBurst(keys, count, results) } -> std::same_as<void>;
   { table.CountAdmitted(worker, rule_id) } -> std::same_as<void>;
   // A pending flow (ClassifyResult::awaiting_name) whose client asked for
-  // `name` (lowercased, no trailing dot or port): which rule with domains,
+  // `name`, a host name as ServerName holds it (lowercased, no trailing dot
+  // or port; rules::IsHostName, not checked again): which rule with domains,
   // of those that allow its opening packet `key`, admits it, as
   // rules::Reference::EvaluateNamed decides. `worker` picks the scratch.
   { table.DecideName(key, name, worker) } -> std::same_as<rules::NameMatch>;

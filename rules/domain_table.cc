@@ -244,12 +244,19 @@ int DomainTable::OnMatch(unsigned int pattern, unsigned long long,
 
 NameMatch DomainTable::Match(const PacketKey& packet, absl::string_view name,
                              uint32_t scratch) const {
+  if (!IsHostName(name)) return {};
+  return MatchHostName(packet, name, scratch);
+}
+
+NameMatch DomainTable::MatchHostName(const PacketKey& packet,
+                                     absl::string_view name,
+                                     uint32_t scratch) const {
   const std::vector<uint32_t>* groups = GroupsOf(packet);
-  if (groups == nullptr || database_ == nullptr || !IsHostName(name)) {
+  if (groups == nullptr || database_ == nullptr ||
+      name.size() > kMaxHostNameLength) {
     return {};
   }
-  // The name backwards, framed (internal::NamePattern); IsHostName bounds
-  // its length.
+  // The name backwards, framed (internal::NamePattern).
   char framed[kMaxHostNameLength + 2];
   framed[0] = internal::kNameStart;
   std::reverse_copy(name.begin(), name.end(), framed + 1);

@@ -62,6 +62,10 @@ class DomainTable {
   // that matches, a check of the rules listing it.
   NameMatch Match(const PacketKey& packet, absl::string_view name,
                   uint32_t scratch) const;
+  // Match for a `name` known to be a host name, lowercased (the
+  // dataplane's names, which NormalizeHostName made): not checked again.
+  NameMatch MatchHostName(const PacketKey& packet, absl::string_view name,
+                          uint32_t scratch) const;
 
   // Control thread (it allocates): the rules with domains that allow
   // `packet`, ascending: those whose names may decide its flow.

@@ -103,6 +103,7 @@ TEST(TcpSegmentTest, SequenceNumbersAndPayloadPastAnyHeader) {
       {"ipv4", FrameBuilder().Ipv4("198.51.100.10", "192.0.2.1"), 34},
       {"ipv4 options",
        FrameBuilder().Ipv4("198.51.100.10", "192.0.2.1").Ipv4Options(12), 46},
+      {"ipv6", FrameBuilder().Ipv6("2001:db8::10", "2001:db8::1"), 54},
       {"ipv6 extensions",
        FrameBuilder()
            .Ipv6("2001:db8::10", "2001:db8::1")

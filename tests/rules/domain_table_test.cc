@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 #include <hs/hs.h>
 
+#include "rules/domain_name.h"
 #include "rules/policy_loader.h"
 #include "tests/support/packet_keys.h"
 
@@ -95,6 +96,18 @@ TEST_F(DomainTableMatchTest, NamesOfTheInterfacesRules) {
   EXPECT_FALSE(t.Match(https, "deb.debian.org", 0).allowed);  // port 80's
   EXPECT_FALSE(t.Match(https, "API.github.com", 0).allowed);  // not lowered
   EXPECT_FALSE(t.Match(https, "a..amazonaws.com", 0).allowed);
+  // The dataplane's entry, for names it made host names already, answers
+  // as Match does on them.
+  for (absl::string_view name : {"s3.amazonaws.com", "api.github.com",
+                                 "amazonaws.com", "deb.debian.org"}) {
+    NameMatch checked = t.Match(https, name, 0);
+    NameMatch unchecked = t.MatchHostName(https, name, 0);
+    EXPECT_EQ(unchecked.allowed, checked.allowed) << name;
+    EXPECT_EQ(unchecked.rule_id, checked.rule_id) << name;
+    EXPECT_EQ(unchecked.domain_id, checked.domain_id) << name;
+  }
+  const std::string too_long(kMaxHostNameLength + 1, 'a');
+  EXPECT_FALSE(t.MatchHostName(https, too_long, 0).allowed);
   // IPv6, the same rule.
   EXPECT_TRUE(
       t.Match(Out("2001:db8::10", "2001:db8:9::1", 443), "api.github.com", 0)
