@@ -205,19 +205,35 @@ class Enforcer {
     return burst_frames_[BurstIndexOf(p)];
   }
 
-  // A packet of a flow whose name is pending or denied (README.md, "Domain
-  // rules"). Packets without payload pass while it is pending; the
-  // client's payload is reassembled until it names the server, which
-  // decides; the server speaking first, a bound passed, or a name no rule
-  // admits denies the flow, whose packets are then all dropped. Returns
-  // the drop, or nullopt when the packet passes: the caller then tracks it
-  // as any packet of the flow. Out of line, like AdmitPending, so that the
-  // established path keeps its code and its registers (and NextState one
-  // caller, which GCC inlines: with two it did not, +2 cycles a packet).
+  // A packet of an established flow: its state, expiry and counters.
   template <PolicyTable Table>
-  [[gnu::noinline]] std::optional<Verdict> ProcessNamedFlow(
-      FlowEntry& flow, const ParsedPacket& p, bool from_opener, uint32_t now,
-      const Table& table);
+  Verdict Track(FlowEntry* flow, const ParsedPacket& p, bool from_opener,
+                int direction, uint32_t length, uint32_t now,
+                const Table& table) {
+    flow->state = NextState(flow->state, flow->fins, p.tcp_flags, from_opener);
+    flow->expires_at = now + IdleTimeout(flow->state, table.timeouts());
+    flows_.Count(flow, direction, length);
+    return Forward();
+  }
+  // A packet of a flow whose name is pending or denied (README.md, "Domain
+  // rules"), decided whole: CheckName, then tracked if it passes. Out of
+  // line, like AdmitPending, and the end of ProcessFlow's path, so that
+  // nothing of the established path is kept across the call.
+  template <PolicyTable Table>
+  [[gnu::noinline]] Verdict ProcessNamedFlow(FlowEntry* flow,
+                                             const ParsedPacket& p,
+                                             bool from_opener, int direction,
+                                             uint32_t length, uint32_t now,
+                                             const Table& table);
+  // Packets without payload pass while the name is pending; the client's
+  // payload is reassembled until it names the server, which decides; the
+  // server speaking first, a bound passed, or a name no rule admits denies
+  // the flow, whose packets are then all dropped. Returns the drop, or
+  // nullopt when the packet passes.
+  template <PolicyTable Table>
+  std::optional<Verdict> CheckName(FlowEntry& flow, const ParsedPacket& p,
+                                   bool from_opener, uint32_t now,
+                                   const Table& table);
   // A new flow that only rules with domains allow: tracked pending, or
   // decided at once when its first packet carries payload.
   template <PolicyTable Table>
@@ -386,13 +402,11 @@ Verdict Enforcer::ProcessFlow(const ParsedPacket& p, const FlowKey& key,
     // (kNameCheckGeneration), or a reload since the flow was admitted.
     if (flow->generation != table.generation()) [[unlikely]] {
       if (flow->name_check != NameCheck::kNone) {
-        if (std::optional<Verdict> dropped =
-                ProcessNamedFlow(*flow, p, from_opener, now, table)) {
-          flows_.Count(flow, direction, length);
-          return *dropped;
-        }
-      } else if ((flow->untracked || table.revalidate_on_change()) &&
-                 (from_opener || !rules::HasIcmpFields(p.protocol))) {
+        return ProcessNamedFlow(flow, p, from_opener, direction, length, now,
+                                table);
+      }
+      if ((flow->untracked || table.revalidate_on_change()) &&
+          (from_opener || !rules::HasIcmpFields(p.protocol))) {
         // A flow admitted under an older policy is re-checked when it is
         // untracked, or when the policy asks for it (DESIGN.md §5). An ICMP
         // flow waits for its opener's next packet: only that carries the
@@ -418,10 +432,7 @@ Verdict Enforcer::ProcessFlow(const ParsedPacket& p, const FlowKey& key,
         flow->untracked = recheck.untracked;
       }
     }
-    flow->state = NextState(flow->state, flow->fins, p.tcp_flags, from_opener);
-    flow->expires_at = now + IdleTimeout(flow->state, table.timeouts());
-    flows_.Count(flow, direction, length);
-    return Forward();
+    return Track(flow, p, from_opener, direction, length, now, table);
   }
   return OpenFlow(p, key, hash, ingress, length, now, table, classified,
                   check_mac);
@@ -516,11 +527,23 @@ Verdict Enforcer::AdmitPending(FlowEntry& flow, const ParsedPacket& p,
 }
 
 template <PolicyTable Table>
-std::optional<Verdict> Enforcer::ProcessNamedFlow(FlowEntry& flow,
-                                                  const ParsedPacket& p,
-                                                  bool from_opener,
-                                                  uint32_t now,
-                                                  const Table& table) {
+Verdict Enforcer::ProcessNamedFlow(FlowEntry* flow, const ParsedPacket& p,
+                                   bool from_opener, int direction,
+                                   uint32_t length, uint32_t now,
+                                   const Table& table) {
+  if (std::optional<Verdict> dropped =
+          CheckName(*flow, p, from_opener, now, table)) {
+    flows_.Count(flow, direction, length);
+    return *dropped;
+  }
+  return Track(flow, p, from_opener, direction, length, now, table);
+}
+
+template <PolicyTable Table>
+std::optional<Verdict> Enforcer::CheckName(FlowEntry& flow,
+                                           const ParsedPacket& p,
+                                           bool from_opener, uint32_t now,
+                                           const Table& table) {
   // Rules with domains are egress rules: the opener is the client.
   if (flow.name_check != NameCheck::kPending) {
     return DropNamed(flow, p, from_opener, table);
