@@ -533,7 +533,13 @@ Verdict Enforcer::ProcessNamedFlow(FlowEntry* flow, const ParsedPacket& p,
                                    const Table& table) {
   if (std::optional<Verdict> dropped =
           CheckName(*flow, p, from_opener, now, table)) {
-    flows_.Count(flow, direction, length);
+    // Not the flow's packets any more: flow logs report them in REJECT
+    // records of its 5-tuple, as any packet the rules refuse.
+    if (FlowAccounting* accounting = flows_.accounting()) {
+      accounting->Rejected(flow->key, FlowTable::Hash(flow->key),
+                           direction == 0,
+                           accounting->SlotOf(flows_.IndexOf(flow)), length);
+    }
     return *dropped;
   }
   return Track(flow, p, from_opener, direction, length, now, table);

@@ -12,6 +12,7 @@
 #include "dataplane/flow_accounting.h"
 #include "dataplane/reference_table.h"
 #include "rules/policy_loader.h"
+#include "tests/support/client_hello.h"
 #include "tests/support/frame_builder.h"
 #include "tests/support/verdicts.h"
 
@@ -421,6 +422,52 @@ interfaces:
   }
   EXPECT_EQ(accepted, 2u);  // the removed flow's SYN, the ssh SYN
   EXPECT_EQ(rejected, 1u);
+}
+
+// A connection its name denies: the handshake passed and is the flow's
+// (ACCEPT); the packets dropped from then on are REJECT records.
+TEST_F(EnforcerOperationsTest, PacketsOfAFlowDeniedByNameAreLoggedAsReject) {
+  UsePolicy(R"(version: 1
+settings:
+  flow_logs: {path: /unused}
+  domain_reject: drop
+security_groups:
+  sg-app:
+    egress:
+      - {protocol: tcp, ports: 443, cidr: 0.0.0.0/0, domains: [ok.example]}
+interfaces:
+  eni-app: {addresses: [198.51.100.10], security_groups: [sg-app]}
+)");
+  const char* app = "198.51.100.10";
+  EXPECT_FORWARD(Out(V4(app, kFar).Tcp(40000, 443, kSyn).Sequence(100)));
+  EXPECT_FORWARD(
+      In(V4(kFar, app).Tcp(443, 40000, kSyn | kAck).Sequence(500, 101)));
+  EXPECT_FORWARD(Out(V4(app, kFar).Tcp(40000, 443, kAck).Sequence(101, 501)));
+  const std::vector<uint8_t> hello =
+      sgate::testing::ClientHelloBuilder().ServerName("no.example").Build();
+  for (int i = 0; i < 2; ++i) {  // the ClientHello, and again
+    EXPECT_DROP(Out(V4(app, kFar)
+                        .Tcp(40000, 443, kAck)
+                        .Sequence(101, 501)
+                        .Data(hello)),
+                DropReason::kDomainNotAllowed);
+  }
+  Flush();
+  uint32_t accept_packets = 0, reject_packets = 0, rejects = 0;
+  for (const FlowLogRecord& r : Drain()) {
+    if (r.kind == FlowLogKind::kAccept) accept_packets += r.packets;
+    if (r.kind == FlowLogKind::kReject) {
+      ++rejects;
+      reject_packets += r.packets;
+      EXPECT_FALSE(r.ingress);
+      EXPECT_EQ(r.slot, SlotOf("eni-app"));
+      EXPECT_EQ(r.key.remote_port, 443);
+      EXPECT_EQ(r.bytes, 2 * (40 + hello.size()));
+    }
+  }
+  EXPECT_EQ(accept_packets, 3u);  // SYN, SYN-ACK, ACK
+  EXPECT_EQ(rejects, 1u);
+  EXPECT_EQ(reject_packets, 2u);
 }
 
 TEST_F(EnforcerOperationsTest, NoRecordsWhileFlowLogsAreOff) {
