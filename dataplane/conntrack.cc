@@ -10,6 +10,41 @@ using rules::kProtocolIcmpv6;
 using rules::kProtocolTcp;
 using rules::kProtocolUdp;
 
+FlowState NextTcpState(FlowState state, TcpFinFlags& fins, uint8_t flags,
+                       bool from_opener) {
+  if (flags & kTcpRst) return FlowState::kTcpClosed;
+  if (flags & kTcpFin) {
+    if (from_opener) {
+      fins.from_opener = true;
+    } else {
+      fins.from_replier = true;
+    }
+    return fins.from_opener && fins.from_replier ? FlowState::kTcpClosed
+                                                 : FlowState::kTcpClosing;
+  }
+  switch (state) {
+    case FlowState::kTcpSynSent:
+      if (!from_opener && (flags & kTcpSyn) && (flags & kTcpAck)) {
+        return FlowState::kTcpSynReceived;
+      }
+      return state;
+    case FlowState::kTcpSynReceived:
+      if (from_opener && (flags & kTcpAck) && !(flags & kTcpSyn)) {
+        return FlowState::kTcpEstablished;
+      }
+      return state;
+    case FlowState::kTcpClosed:
+      // A new SYN on a closed 5-tuple is a new connection (port reuse).
+      if ((flags & kTcpSyn) && !(flags & kTcpAck)) {
+        fins = {};
+        return FlowState::kTcpSynSent;
+      }
+      return state;
+    default:
+      return state;
+  }
+}
+
 }  // namespace
 
 const char* FlowStateName(FlowState state) {
@@ -54,6 +89,19 @@ FlowState InitialState(uint8_t protocol, uint8_t tcp_flags) {
   }
 }
 
+FlowState NextState(FlowState state, TcpFinFlags& fins, uint8_t tcp_flags,
+                    bool from_opener) {
+  switch (state) {
+    case FlowState::kUdpOneWay:
+      return from_opener ? state : FlowState::kUdpStream;
+    case FlowState::kUdpStream:
+    case FlowState::kIcmp:
+    case FlowState::kOther:
+      return state;
+    default:
+      return NextTcpState(state, fins, tcp_flags, from_opener);
+  }
+}
 
 uint32_t IdleTimeout(FlowState state, const rules::Timeouts& t) {
   switch (state) {

@@ -50,52 +50,9 @@ struct TcpFinFlags {
 FlowState InitialState(uint8_t protocol, uint8_t tcp_flags);
 
 // The state after a packet of the flow. `from_opener`: the packet travels in
-// the direction of the flow's first packet. Inline, here: every packet of
-// an established flow runs it, and the Enforcer calls it from two places.
-inline FlowState NextState(FlowState state, TcpFinFlags& fins,
-                           uint8_t tcp_flags, bool from_opener) {
-  switch (state) {
-    case FlowState::kUdpOneWay:
-      return from_opener ? state : FlowState::kUdpStream;
-    case FlowState::kUdpStream:
-    case FlowState::kIcmp:
-    case FlowState::kOther:
-      return state;
-    default:
-      break;
-  }
-  if (tcp_flags & kTcpRst) return FlowState::kTcpClosed;
-  if (tcp_flags & kTcpFin) {
-    if (from_opener) {
-      fins.from_opener = true;
-    } else {
-      fins.from_replier = true;
-    }
-    return fins.from_opener && fins.from_replier ? FlowState::kTcpClosed
-                                                 : FlowState::kTcpClosing;
-  }
-  switch (state) {
-    case FlowState::kTcpSynSent:
-      if (!from_opener && (tcp_flags & kTcpSyn) && (tcp_flags & kTcpAck)) {
-        return FlowState::kTcpSynReceived;
-      }
-      return state;
-    case FlowState::kTcpSynReceived:
-      if (from_opener && (tcp_flags & kTcpAck) && !(tcp_flags & kTcpSyn)) {
-        return FlowState::kTcpEstablished;
-      }
-      return state;
-    case FlowState::kTcpClosed:
-      // A new SYN on a closed 5-tuple is a new connection (port reuse).
-      if ((tcp_flags & kTcpSyn) && !(tcp_flags & kTcpAck)) {
-        fins = {};
-        return FlowState::kTcpSynSent;
-      }
-      return state;
-    default:
-      return state;
-  }
-}
+// the direction of the flow's first packet.
+FlowState NextState(FlowState state, TcpFinFlags& fins, uint8_t tcp_flags,
+                    bool from_opener);
 
 // From settings.timeouts (DESIGN.md §4).
 uint32_t IdleTimeout(FlowState state, const rules::Timeouts& timeouts);

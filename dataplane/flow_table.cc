@@ -104,12 +104,8 @@ __rte_always_inline uint32_t FlowTable::IndexIn(const Bucket& bucket,
   return kEmptySlot;
 }
 
-// On a cache line of its own start: every packet calls it, and where it
-// fell after unrelated code moved changed est-1m by ~5 % (perf/RESULTS.md,
-// "domains").
-[[gnu::aligned(64)]] FlowEntry* FlowTable::Lookup(const FlowKey& key,
-                                                  uint64_t hash,
-                                                  uint32_t now) {
+FlowEntry* FlowTable::Lookup(const FlowKey& key, uint64_t hash,
+                             uint32_t now) {
   const Bucket& primary = buckets_[Primary(hash)];
   uint32_t index = IndexIn(primary, key, hash);
   if (index == kEmptySlot && primary.displaced != 0) {
