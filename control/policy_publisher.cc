@@ -1,6 +1,7 @@
 #include "control/policy_publisher.h"
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "control/log.h"
 #include "rules/status_macros.h"
 
@@ -55,14 +56,20 @@ absl::Status PolicyPublisher::Publish(absl::StatusOr<rules::Policy> policy) {
   tables_.Swap(*std::move(table));  // the old table is freed here
   slots_.Commit();
   for (SettingsConsumer* consumer : consumers_) consumer->Commit();
+  const rules::DomainTableStats& names = Live()->domain_stats();
+  const std::string hyperscan =
+      names.patterns == 0       ? ""
+      : names.database_shared ? "; domain names shared"
+                              : absl::StrFormat("; domain names %.1f ms",
+                                                names.build_seconds * 1e3);
   SGATE_LOG(INFO,
             "generation %u live: built in %.1f ms (rules %.1f ms, rte_acl "
             "contexts %u built in %.1f ms and %u reused, addresses %.1f ms "
-            "+ %.1f ms); grace period %lld us\n",
+            "+ %.1f ms%s); grace period %lld us\n",
             generation_, built.build_seconds * 1e3, built.rules_seconds * 1e3,
             built.ContextsBuilt(), built.acl_seconds * 1e3,
             built.ContextsReused(), built.addresses_seconds * 1e3,
-            built.hosts_seconds * 1e3,
+            built.hosts_seconds * 1e3, hyperscan.c_str(),
             static_cast<long long>(tables_.last_grace_period().count() / 1000));
   return absl::OkStatus();
 }

@@ -21,7 +21,8 @@ class CompiledTable : public PolicyTableBase {
   using Options = rules::RuleTableOptions;
 
   // `previous`: the table this one replaces (the live one), whose rte_acl
-  // contexts are shared when their rules did not change; null builds all.
+  // contexts are shared when their rules did not change, and its Hyperscan
+  // database when the names did not; null builds all.
   static absl::StatusOr<std::unique_ptr<CompiledTable>> Build(
       rules::Policy policy, uint32_t generation, uint32_t workers,
       const Options& options, const CompiledTable* previous = nullptr) {
@@ -30,7 +31,9 @@ class CompiledTable : public PolicyTableBase {
                                 previous ? previous->table_.get() : nullptr);
     if (!table.ok()) return table.status();
     absl::StatusOr<std::unique_ptr<rules::DomainTable>> domains =
-        rules::DomainTable::Build(policy, options.compile.node, workers);
+        rules::DomainTable::Build(
+            policy, options.compile.node, workers,
+            previous ? previous->domains_.get() : nullptr);
     if (!domains.ok()) return domains.status();
     return std::unique_ptr<CompiledTable>(
         new CompiledTable(std::move(policy), *std::move(table),

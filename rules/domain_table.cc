@@ -71,15 +71,15 @@ absl::StatusOr<hs_database*> CompileNamePatterns(
 }  // namespace internal
 
 absl::StatusOr<std::unique_ptr<DomainTable>> DomainTable::Build(
-    const Policy& policy, const std::string& node, uint32_t workers) {
+    const Policy& policy, const std::string& node, uint32_t workers,
+    const DomainTable* previous) {
   std::unique_ptr<DomainTable> table(new DomainTable());
-  SGATE_RETURN_IF_ERROR(table->Compile(policy, node, workers));
+  SGATE_RETURN_IF_ERROR(table->Compile(policy, node, workers, previous));
   return table;
 }
 
 DomainTable::~DomainTable() {
   for (hs_scratch_t* s : scratches_) hs_free_scratch(s);
-  hs_free_database(database_);
 }
 
 void DomainTable::AddNamedRule(const Policy& policy, const Rule& rule,
@@ -119,7 +119,8 @@ void DomainTable::AddNamedRule(const Policy& policy, const Rule& rule,
 }
 
 absl::Status DomainTable::Compile(const Policy& policy, const std::string& node,
-                                  uint32_t workers) {
+                                  uint32_t workers,
+                                  const DomainTable* previous) {
   auto start = std::chrono::steady_clock::now();
   // The rules with domains of every group some enforced interface has;
   // groups are numbered by their place in the (ordered) policy.
@@ -153,23 +154,35 @@ absl::Status DomainTable::Compile(const Policy& policy, const std::string& node,
   stats_.patterns = by_name.size();
   if (by_name.empty()) return absl::OkStatus();
 
-  std::vector<std::string> literals, names;
   std::vector<SourceLocation> locations;
   pattern_first_.push_back(0);
   for (const auto& [name, written] : by_name) {
-    literals.push_back(internal::NamePattern(name));
-    names.push_back(name);
+    pattern_names_.push_back(name);
     locations.push_back(written.where);
     listings_.insert(listings_.end(), written.listings.begin(),
                      written.listings.end());
     pattern_first_.push_back(listings_.size());
   }
-  SGATE_ASSIGN_OR_RETURN(
-      database_, internal::CompileNamePatterns(literals, names, locations));
-  hs_database_size(database_, &stats_.database_bytes);
+  // Pattern ids are the names' places in sorted order: the same names, the
+  // same database. A reload that moves addresses or rules compiles none.
+  if (previous != nullptr && previous->database_ != nullptr &&
+      previous->pattern_names_ == pattern_names_) {
+    database_ = previous->database_;
+    stats_.database_shared = true;
+  } else {
+    std::vector<std::string> literals;
+    for (const std::string& name : pattern_names_) {
+      literals.push_back(internal::NamePattern(name));
+    }
+    SGATE_ASSIGN_OR_RETURN(
+        hs_database_t* compiled,
+        internal::CompileNamePatterns(literals, pattern_names_, locations));
+    database_.reset(compiled, hs_free_database);
+  }
+  hs_database_size(database_.get(), &stats_.database_bytes);
   // One scratch allocated for the database, cloned for the others.
   hs_scratch_t* first = nullptr;
-  if (hs_alloc_scratch(database_, &first) != HS_SUCCESS) {
+  if (hs_alloc_scratch(database_.get(), &first) != HS_SUCCESS) {
     return absl::ResourceExhaustedError("cannot allocate a Hyperscan scratch");
   }
   scratches_.push_back(first);
@@ -262,8 +275,9 @@ NameMatch DomainTable::MatchHostName(const PacketKey& packet,
   std::reverse_copy(name.begin(), name.end(), framed + 1);
   framed[name.size() + 1] = internal::kNameEnd;
   MatchContext context{this, &packet, groups, {}};
-  hs_scan(database_, framed, static_cast<unsigned int>(name.size() + 2), 0,
-          scratches_[scratch], &DomainTable::OnMatch, &context);
+  hs_scan(database_.get(), framed,
+          static_cast<unsigned int>(name.size() + 2), 0, scratches_[scratch],
+          &DomainTable::OnMatch, &context);
   return context.result;
 }
 

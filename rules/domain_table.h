@@ -25,6 +25,9 @@ struct DomainTableStats {
   uint32_t domains = 0;   // their domains, as listed
   uint32_t patterns = 0;  // distinct names: one Hyperscan expression each
   size_t database_bytes = 0;
+  // The previous table's database was shared (the same names): nothing
+  // compiled.
+  bool database_shared = false;
   size_t scratch_bytes = 0;  // all scratches together
   double build_seconds = 0;
 };
@@ -48,8 +51,11 @@ class DomainTable {
   // `workers`: how many workers will call Match (a scratch each, plus one
   // for the control thread). `node`: as `sgate --node`. A name Hyperscan
   // refuses is an error located at the name in the policy file.
+  // `previous`: the table this one replaces (the live one), whose
+  // Hyperscan database is shared when the policy names the same domains.
   static absl::StatusOr<std::unique_ptr<DomainTable>> Build(
-      const Policy& policy, const std::string& node, uint32_t workers);
+      const Policy& policy, const std::string& node, uint32_t workers,
+      const DomainTable* previous = nullptr);
 
   DomainTable(const DomainTable&) = delete;
   DomainTable& operator=(const DomainTable&) = delete;
@@ -110,7 +116,7 @@ class DomainTable {
 
   DomainTable() = default;
   absl::Status Compile(const Policy& policy, const std::string& node,
-                       uint32_t workers);
+                       uint32_t workers, const DomainTable* previous);
   void AddNamedRule(const Policy& policy, const Rule& rule, uint32_t group,
                     NameListings& by_name);
   static int OnMatch(unsigned int pattern, unsigned long long from,
@@ -129,7 +135,11 @@ class DomainTable {
   // Per interface with rules with domains: its groups that have some.
   std::vector<std::vector<uint32_t>> interface_groups_;
   absl::flat_hash_map<LocalAddress, uint32_t> interfaces_;
-  hs_database* database_ = nullptr;
+  // Shared by the tables of consecutive generations while their names are
+  // the same (pattern_names_, the pattern ids' names): read-only, so the
+  // workers of both may scan it, each with its own table's scratch.
+  std::shared_ptr<hs_database> database_;
+  std::vector<std::string> pattern_names_;
   std::vector<hs_scratch*> scratches_;
   DomainTableStats stats_;
 };

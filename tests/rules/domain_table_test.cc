@@ -42,9 +42,9 @@ class DomainTableMatchTest : public ::testing::Test {
  protected:
   // sg-a: https by name to anywhere (two names), http by name to a prefix
   // list; sg-b: one name to the members of sg-a; eni-b lives on host-b.
-  DomainTableMatchTest()
-      : policy_(*LoadPolicyString(
-            "version: 1\n"
+  DomainTableMatchTest() : policy_(*LoadPolicyString(Yaml())) {}
+  static std::string Yaml() {
+    return "version: 1\n"
             "prefix_lists: {pl-mirror: [192.0.2.0/24]}\n"
             "security_groups:\n"
             "  sg-a:\n    egress:\n"
@@ -61,7 +61,8 @@ class DomainTableMatchTest : public ::testing::Test {
             "  eni-ab: {addresses: [198.51.100.11], vlan: 7,"
             " security_groups: [sg-a, sg-b]}\n"
             "  eni-b: {addresses: [198.51.100.12], node: host-b,"
-            " security_groups: [sg-b]}\n")) {}
+            " security_groups: [sg-b]}\n";
+  }
 
   static PacketKey Out(const char* local, const char* remote, uint16_t port,
                        std::optional<uint16_t> vlan = std::nullopt) {
@@ -151,6 +152,35 @@ TEST_F(DomainTableMatchTest, NodesEnforceTheirOwn) {
                   ->Match(Out("198.51.100.12", "198.51.100.10", 8443),
                           "a.internal.example", 0)
                   .allowed);
+}
+
+// A reload that keeps the names shares the live table's database (and
+// outlives it); one that changes a name compiles its own.
+TEST_F(DomainTableMatchTest, TheSameNamesShareTheDatabase) {
+  auto first = DomainTable::Build(policy_, "", 1);
+  ASSERT_TRUE(first.ok()) << first.status();
+  EXPECT_FALSE((*first)->stats().database_shared);
+  std::string moved = Yaml();
+  moved.replace(moved.find("198.51.100.10"), 13, "198.51.100.20");
+  auto second = DomainTable::Build(*LoadPolicyString(moved), "", 1,
+                                   first->get());
+  ASSERT_TRUE(second.ok()) << second.status();
+  EXPECT_TRUE((*second)->stats().database_shared);
+  first->reset();  // the old generation goes; its database stays
+  PacketKey https = Out("198.51.100.20", "203.0.113.9", 443);
+  EXPECT_TRUE((*second)->Match(https, "s3.amazonaws.com", 0).allowed);
+  EXPECT_TRUE((*second)->Match(https, "api.github.com", 1).allowed);
+  EXPECT_FALSE((*second)->Match(https, "deb.debian.org", 0).allowed);
+
+  std::string renamed = moved;
+  renamed.replace(renamed.find("deb.debian.org"), 14, "ftp.debian.org");
+  auto third = DomainTable::Build(*LoadPolicyString(renamed), "", 1,
+                                  second->get());
+  ASSERT_TRUE(third.ok()) << third.status();
+  EXPECT_FALSE((*third)->stats().database_shared);
+  PacketKey mirror = Out("198.51.100.20", "192.0.2.7", 80);
+  EXPECT_TRUE((*third)->Match(mirror, "ftp.debian.org", 0).allowed);
+  EXPECT_FALSE((*third)->Match(mirror, "deb.debian.org", 0).allowed);
 }
 
 TEST(DomainTableTest, APolicyWithoutDomainsHasNoDatabase) {
