@@ -278,18 +278,79 @@ size_t DpdkHeapBytes() {
   return total;
 }
 
-inline uint32_t HostV4(const IpAddress& a) { return Word(a, 0); }
+}  // namespace
 
 // The host tables' hashes: the top bits of a multiplication depend on
 // every bit of its operand, and the tables take the top bits.
-inline uint64_t Host4Hash(uint32_t address) {
+RuleTable::Host4Slot RuleTable::Host4Slot::Of(const IpAddress& a) {
+  return {Word(a, 0), 0};
+}
+uint64_t RuleTable::Host4Slot::Hash() const {
   return address * 0x9E3779B97F4A7C15ull;
 }
-inline uint64_t Host6Hash(uint64_t high, uint64_t low) {
+RuleTable::Host6Slot RuleTable::Host6Slot::Of(const IpAddress& a) {
+  Host6Slot slot;
+  std::memcpy(&slot.high, a.bytes.data(), 8);
+  std::memcpy(&slot.low, a.bytes.data() + 8, 8);
+  return slot;
+}
+uint64_t RuleTable::Host6Slot::Hash() const {
   return (high * 0x9E3779B97F4A7C15ull ^ low) * 0xC2B2AE3D27D4EB4Full;
 }
 
-}  // namespace
+template <typename Slot>
+void RuleTable::HostTable<Slot>::Reset(size_t count) {
+  // At most half full: probes stay short (one, mostly).
+  const size_t size = std::max<size_t>(16, std::bit_ceil(2 * count));
+  slots_.assign(size, Slot{});
+  shift_ = 64 - std::countr_zero(size);
+}
+
+template <typename Slot>
+void RuleTable::HostTable<Slot>::Insert(const IpAddress& address,
+                                        uint32_t next_hop) {
+  Slot slot = Slot::Of(address);
+  slot.next_hop = next_hop;
+  const size_t mask = slots_.size() - 1;
+  size_t i = slot.Hash() >> shift_;
+  while (slots_[i].next_hop != 0) i = (i + 1) & mask;
+  slots_[i] = slot;
+}
+
+template <typename Slot>
+void RuleTable::HostTable<Slot>::Lookup(const PacketKey* keys,
+                                        const uint8_t* index, uint32_t n,
+                                        bool remote_too,
+                                        uint64_t* hops) const {
+  const uint32_t lookups = remote_too ? 2 * n : n;
+  if (slots_.empty()) {
+    std::fill_n(hops, lookups, 0);
+    return;
+  }
+  const Slot* slots = slots_.data();
+  const size_t mask = slots_.size() - 1;
+  // Hash the burst and prefetch its slots first, then probe: the slots'
+  // cache misses overlap instead of queueing one after another.
+  Slot wanted[2 * kMaxBurst];
+  size_t slot[2 * kMaxBurst];
+  auto hash = [&](uint32_t j, const IpAddress& a) {
+    wanted[j] = Slot::Of(a);
+    slot[j] = wanted[j].Hash() >> shift_;
+    rte_prefetch0(&slots[slot[j]]);
+  };
+  for (uint32_t j = 0; j < n; ++j) hash(j, keys[index[j]].local);
+  if (remote_too) {
+    for (uint32_t j = 0; j < n; ++j) hash(n + j, keys[index[j]].remote);
+  }
+  for (uint32_t j = 0; j < lookups; ++j) {
+    size_t i = slot[j];
+    // The table is at most half full: an empty slot ends every probe.
+    while (slots[i].next_hop != 0 && !slots[i].SameAddress(wanted[j])) {
+      i = (i + 1) & mask;
+    }
+    hops[j] = slots[i].next_hop;
+  }
+}
 
 absl::string_view AclMethodName(AclMethod method) {
   switch (method) {
@@ -718,8 +779,7 @@ absl::Status RuleTable::BuildAddressSide(const CompiledAddresses& addresses) {
 
   SGATE_RETURN_IF_ERROR(BuildHostTables(addresses));
   stats_.address_memory_bytes =
-      DpdkHeapBytes() - heap_before + hosts4_.size() * sizeof(Host4Slot) +
-      hosts6_.size() * sizeof(Host6Slot) +
+      DpdkHeapBytes() - heap_before + hosts4_.bytes() + hosts6_.bytes() +
       masks8_.size() + masks32_.size() * sizeof(uint32_t);
   for (int f = 0; f < 2; ++f) {
     stats_.address_memory_bytes +=
@@ -817,38 +877,16 @@ absl::Status RuleTable::BuildHostTables(const CompiledAddresses& addresses) {
     stats_.host_addresses[f] = static_cast<uint32_t>(pending[f].size());
   }
 
-  // IPv4: every route is a /32, an exact-match table as IPv6's.
-  if (!pending[0].empty()) {
-    const size_t size = std::max<size_t>(
-        16, std::bit_ceil(2 * pending[0].size()));
-    hosts4_.assign(size, Host4Slot{});
-    hosts4_shift_ = 64 - std::countr_zero(size);
-    uint32_t nh = 1;
-    for (const auto& [a, p] : pending[0]) {
-      Host4Slot slot{HostV4(a), nh++};
-      size_t i = Host4Hash(slot.address) >> hosts4_shift_;
-      while (hosts4_[i].next_hop != 0) i = (i + 1) & (size - 1);
-      hosts4_[i] = slot;
-    }
-  }
-  // IPv6: every route is a /128, so an exact-match table.
-  if (!pending[1].empty()) {
-    // At most half full: probes stay short (one, mostly).
-    const size_t size = std::max<size_t>(
-        16, std::bit_ceil(2 * pending[1].size()));
-    hosts6_.assign(size, Host6Slot{});
-    hosts6_shift_ = 64 - std::countr_zero(size);
-    uint32_t nh = 1;
-    for (const auto& [a, p] : pending[1]) {
-      Host6Slot slot;
-      std::memcpy(&slot.high, a.bytes.data(), 8);
-      std::memcpy(&slot.low, a.bytes.data() + 8, 8);
-      slot.next_hop = nh++;
-      size_t i = Host6Hash(slot.high, slot.low) >> hosts6_shift_;
-      while (hosts6_[i].next_hop != 0) i = (i + 1) & (size - 1);
-      hosts6_[i] = slot;
-    }
-  }
+  // Every route is a host route (/32, /128): exact-match tables, whose
+  // next hop n is the address's place in `pending` plus one.
+  auto fill = [](auto& table, const auto& addresses) {
+    if (addresses.empty()) return;
+    table.Reset(addresses.size());
+    uint32_t next_hop = 1;
+    for (const auto& [a, p] : addresses) table.Insert(a, next_hop++);
+  };
+  fill(hosts4_, pending[0]);
+  fill(hosts6_, pending[1]);
   return absl::OkStatus();
 }
 
@@ -863,9 +901,9 @@ void RuleTable::ClassifyFamily(const PacketKey* keys, const uint8_t* index,
   // in [n, 2n).
   uint64_t hops[2 * kMaxBurst];
   if constexpr (kFamily == Family::kIPv4) {
-    LookupHosts4(keys, index, n, lookup_remote, hops);
+    hosts4_.Lookup(keys, index, n, lookup_remote, hops);
   } else {
-    LookupHosts6(keys, index, n, lookup_remote, hops);
+    hosts6_.Lookup(keys, index, n, lookup_remote, hops);
   }
 
   const AddressInfo* info = address_info_[f].data();
@@ -1003,74 +1041,6 @@ void RuleTable::ClassifyFamily(const PacketKey* keys, const uint8_t* index,
                  : (r & kRankBits) != 0 ? Decision::kAllowedByRule
                                         : Decision::kPendingName;
     c.rule_id = r != 0 ? (r & ~kRankBits) - 1 : 0;
-  }
-}
-
-void RuleTable::LookupHosts4(const PacketKey* keys, const uint8_t* index,
-                             uint32_t n, bool remote_too,
-                             uint64_t* hops) const {
-  if (hosts4_.empty()) {
-    std::fill_n(hops, remote_too ? 2 * n : n, 0);
-    return;
-  }
-  const Host4Slot* slots = hosts4_.data();
-  const size_t mask = hosts4_.size() - 1;
-  // As LookupHosts6: hash and prefetch the burst, then probe.
-  uint32_t address[2 * kMaxBurst];
-  size_t slot[2 * kMaxBurst];
-  auto hash = [&](uint32_t j, const IpAddress& a) {
-    address[j] = HostV4(a);
-    slot[j] = Host4Hash(address[j]) >> hosts4_shift_;
-    rte_prefetch0(&slots[slot[j]]);
-  };
-  for (uint32_t j = 0; j < n; ++j) hash(j, keys[index[j]].local);
-  if (remote_too) {
-    for (uint32_t j = 0; j < n; ++j) hash(n + j, keys[index[j]].remote);
-  }
-  const uint32_t lookups = remote_too ? 2 * n : n;
-  for (uint32_t j = 0; j < lookups; ++j) {
-    size_t i = slot[j];
-    // The table is at most half full: an empty slot ends every probe.
-    while (slots[i].next_hop != 0 && slots[i].address != address[j]) {
-      i = (i + 1) & mask;
-    }
-    hops[j] = slots[i].next_hop;
-  }
-}
-
-void RuleTable::LookupHosts6(const PacketKey* keys, const uint8_t* index,
-                             uint32_t n, bool remote_too,
-                             uint64_t* hops) const {
-  if (hosts6_.empty()) {
-    std::fill_n(hops, remote_too ? 2 * n : n, 0);
-    return;
-  }
-  const Host6Slot* slots = hosts6_.data();
-  const size_t mask = hosts6_.size() - 1;
-  // Hash the burst and prefetch its slots first, then probe: the slots'
-  // cache misses overlap instead of queueing one after another.
-  uint64_t high[2 * kMaxBurst];
-  uint64_t low[2 * kMaxBurst];
-  size_t slot[2 * kMaxBurst];
-  auto hash = [&](uint32_t j, const IpAddress& a) {
-    std::memcpy(&high[j], a.bytes.data(), 8);
-    std::memcpy(&low[j], a.bytes.data() + 8, 8);
-    slot[j] = Host6Hash(high[j], low[j]) >> hosts6_shift_;
-    rte_prefetch0(&slots[slot[j]]);
-  };
-  for (uint32_t j = 0; j < n; ++j) hash(j, keys[index[j]].local);
-  if (remote_too) {
-    for (uint32_t j = 0; j < n; ++j) hash(n + j, keys[index[j]].remote);
-  }
-  const uint32_t lookups = remote_too ? 2 * n : n;
-  for (uint32_t j = 0; j < lookups; ++j) {
-    size_t i = slot[j];
-    // The table is at most half full: an empty slot ends every probe.
-    while (slots[i].next_hop != 0 &&
-           (slots[i].high != high[j] || slots[i].low != low[j])) {
-      i = (i + 1) & mask;
-    }
-    hops[j] = slots[i].next_hop;
   }
 }
 

@@ -227,12 +227,6 @@ class RuleTable {
                       Classification* out) const;
   void ClassifyBurst(const PacketKey* keys, uint32_t count,
                      Classification* out) const;
-  // Next hops of the local addresses of keys[index[0..n)] into hops[0..n),
-  // and of their remote addresses into hops[n..2n) if remote_too.
-  void LookupHosts4(const PacketKey* keys, const uint8_t* index, uint32_t n,
-                    bool remote_too, uint64_t* hops) const;
-  void LookupHosts6(const PacketKey* keys, const uint8_t* index, uint32_t n,
-                    bool remote_too, uint64_t* hops) const;
 
   std::string name_;  // unique prefix of this table's DPDK object names
   std::shared_ptr<const RuleSide> rule_side_;
@@ -250,21 +244,44 @@ class RuleTable {
   // DIR24_8 reserves a 2^24-entry first level (16 or 32 MiB, whose zeroing
   // was most of a reload's address-side build) and rte_fib6's trie walks
   // up to 14 levels. Open addressing, linear probing, a power-of-two size
-  // at most half full; the slot is the hash's top bits (Host4Hash,
-  // Host6Hash in rule_table.cc).
+  // at most half full; the slot is the hash's top bits. A slot type holds
+  // one family's address: Of, Hash and SameAddress (rule_table.cc).
   struct Host4Slot {
     uint32_t address = 0;   // host order
     uint32_t next_hop = 0;  // 0: empty slot
+    static Host4Slot Of(const IpAddress& a);
+    uint64_t Hash() const;
+    bool SameAddress(const Host4Slot& o) const { return address == o.address; }
   };
   struct Host6Slot {
     uint64_t high = 0;  // address bytes 0-7, as they lie in memory
     uint64_t low = 0;   // bytes 8-15
     uint32_t next_hop = 0;  // 0: empty slot
+    static Host6Slot Of(const IpAddress& a);
+    uint64_t Hash() const;
+    bool SameAddress(const Host6Slot& o) const {
+      return high == o.high && low == o.low;
+    }
   };
-  std::vector<Host4Slot> hosts4_;
-  int hosts4_shift_ = 64;
-  std::vector<Host6Slot> hosts6_;
-  int hosts6_shift_ = 64;
+  template <typename Slot>
+  class HostTable {
+   public:
+    // Room for `count` addresses, all slots empty.
+    void Reset(size_t count);
+    void Insert(const IpAddress& address, uint32_t next_hop);
+    // Next hops of the local addresses of keys[index[0..n)] into
+    // hops[0..n), and of their remote addresses into hops[n..2n) if
+    // remote_too (0: none).
+    void Lookup(const PacketKey* keys, const uint8_t* index, uint32_t n,
+                bool remote_too, uint64_t* hops) const;
+    size_t bytes() const { return slots_.size() * sizeof(Slot); }
+
+   private:
+    std::vector<Slot> slots_;
+    int shift_ = 64;
+  };
+  HostTable<Host4Slot> hosts4_;
+  HostTable<Host6Slot> hosts6_;
   // [family]: next hop n is address_info_[family][n]; entry 0, for
   // addresses with no route, has no local and the empty member class.
   std::array<std::vector<AddressInfo>, 2> address_info_;
