@@ -25,14 +25,6 @@ bool IsOneWord(const std::string& text) {
   return !text.empty() && text.find_first_of(" \t\r\n") == std::string::npos;
 }
 
-rules::IpAddress Address(rules::Family family,
-                         const std::array<uint8_t, 16>& bytes) {
-  rules::IpAddress a;
-  a.family = family;
-  a.bytes = bytes;
-  return a;
-}
-
 }  // namespace
 
 FlowLogWriter::FlowLogWriter(const InterfaceSlots& slots, Clocks clocks)
@@ -324,8 +316,8 @@ void FlowLogWriter::Write(Interval& interval) {
     const AggregateKey& k = entry->first;
     const Aggregate& a = entry->second;
     const dataplane::FlowKey& f = k.flow;
-    rules::IpAddress local = Address(f.family, f.local);
-    rules::IpAddress remote = Address(f.family, f.remote);
+    const rules::IpAddress local{f.family, f.local};
+    const rules::IpAddress remote{f.family, f.remote};
     // Ports only for TCP and UDP: an ICMP echo's id is not one.
     const bool ports = rules::HasPorts(f.protocol);
     uint16_t local_port = ports ? f.local_port : 0;

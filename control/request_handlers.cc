@@ -36,22 +36,14 @@ void RuleFields(const rules::Policy& policy, uint32_t rule_id, JsonWriter& j) {
   j.Field("description", rule.description);
 }
 
-rules::IpAddress AddressOf(rules::Family family,
-                           const std::array<uint8_t, 16>& bytes) {
-  rules::IpAddress a;
-  a.family = family;
-  a.bytes = bytes;
-  return a;
-}
-
 // The packet key of a flow's interface side, enough for the table to name
 // the interface that owns it.
 rules::PacketKey InterfaceKeyOf(const FlowRecord& f) {
   rules::PacketKey key;
   key.direction = f.opened_ingress ? rules::Direction::kIngress
                                    : rules::Direction::kEgress;
-  key.local = AddressOf(f.key.family, f.key.local);
-  key.remote = AddressOf(f.key.family, f.key.remote);
+  key.local = rules::IpAddress{f.key.family, f.key.local};
+  key.remote = rules::IpAddress{f.key.family, f.key.remote};
   if (f.key.vlan != FlowKey::kUntagged) key.vlan = f.key.vlan;
   key.protocol = f.key.protocol;
   return key;
@@ -107,9 +99,9 @@ void FlowJson(const rules::Policy& policy, uint32_t generation,
   j.Field("worker", worker);
   j.Field("interface", interface);
   j.Field("protocol", rules::ProtocolName(f.key.protocol));
-  j.Field("local", AddressOf(f.key.family, f.key.local).ToString());
+  j.Field("local", rules::IpAddress{f.key.family, f.key.local}.ToString());
   j.Field("local_port", f.key.local_port);
-  j.Field("remote", AddressOf(f.key.family, f.key.remote).ToString());
+  j.Field("remote", rules::IpAddress{f.key.family, f.key.remote}.ToString());
   j.Field("remote_port", f.key.remote_port);
   if (f.key.vlan != FlowKey::kUntagged) j.Field("vlan", f.key.vlan);
   j.Field("opened", f.opened_ingress ? "ingress" : "egress");
