@@ -21,17 +21,7 @@ finish() {
   rm -rf "$work"
 }
 trap finish EXIT
-passed=0
-failed=0
-check() {
-  local description=$1
-  shift
-  if "$@"; then
-    passed=$((passed + 1)); echo "ok      $description"
-  else
-    failed=$((failed + 1)); echo "FAILED  $description"
-  fi
-}
+source "$here/../support/check.sh"
 
 # ca NAME: a self-signed CA. cert CA NAME USAGE [SAN]: a key and a
 # certificate signed by CA.

@@ -95,19 +95,7 @@ sgate_stop() {
   SGATE_PID=""
 }
 
-# check DESCRIPTION COMMAND...: counts and prints the command's outcome;
-# a test ends with `echo "$passed passed, $failed failed"`.
-passed=0
-failed=0
-check() {
-  local description=$1
-  shift
-  if "$@"; then
-    passed=$((passed + 1)); echo "ok      $description"
-  else
-    failed=$((failed + 1)); echo "FAILED  $description"
-  fi
-}
+source "$(dirname "${BASH_SOURCE[0]}")/../support/check.sh"
 
 # eventually CMD...: 0 as soon as CMD succeeds, retried for up to 3 s.
 # For counters the control thread publishes a moment after the worker
