@@ -177,7 +177,7 @@ std::vector<MetricFamily> MetricFamilies(const StatsSnapshot& s) {
   }
   for (const StatsSnapshot::Port& p : s.ports) {
     for (size_t i = 0; i < dataplane::kPortCounterCount; ++i) {
-      const dataplane::PortCounterInfo& c = dataplane::kPortCounterList[i];
+      const dataplane::ObjectCounterInfo& c = dataplane::kPortCounterList[i];
       out.Add(Name("port", c.name, c.kind), c.help, c.kind,
               {{"port", absl::StrCat(p.port)}, {"name", p.name}},
               static_cast<double>(p.counters[i]));
@@ -185,7 +185,7 @@ std::vector<MetricFamily> MetricFamilies(const StatsSnapshot& s) {
   }
   for (const StatsSnapshot::Interface& interface : s.interfaces) {
     for (size_t i = 0; i < dataplane::kInterfaceCounterCount; ++i) {
-      const dataplane::InterfaceCounterInfo& c =
+      const dataplane::ObjectCounterInfo& c =
           dataplane::kInterfaceCounterList[i];
       const double value = static_cast<double>(interface.counters[i]);
       if (IsDropReason(c.name)) {

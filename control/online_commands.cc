@@ -34,7 +34,7 @@ void PrintTopInterfaces(const YAML::Node& interfaces, std::ostream& out) {
   std::vector<std::pair<uint64_t, uint64_t>> weight;  // flows, drops
   for (const YAML::Node& i : interfaces) {
     uint64_t drops = 0;
-    for (const dataplane::InterfaceCounterInfo& c :
+    for (const dataplane::ObjectCounterInfo& c :
          dataplane::kInterfaceCounterList) {
       if (c.kind == dataplane::CounterKind::kCounter) drops += Count(i, c.name);
     }
@@ -49,7 +49,7 @@ void PrintTopInterfaces(const YAML::Node& interfaces, std::ostream& out) {
   out << "interfaces (top " << top.size() << " of " << interfaces.size()
       << " by flows)\n";
   out << absl::StrFormat("%-24s %9s", "interface", "max_flows");
-  for (const dataplane::InterfaceCounterInfo& c :
+  for (const dataplane::ObjectCounterInfo& c :
        dataplane::kInterfaceCounterList) {
     out << absl::StrFormat(" %*s", std::max<size_t>(9, strlen(c.name)),
                            c.name);
@@ -62,7 +62,7 @@ void PrintTopInterfaces(const YAML::Node& interfaces, std::ostream& out) {
     const YAML::Node cap = i["max_flows"];
     out << absl::StrFormat("%-24s %9s", name,
                            cap.IsDefined() ? cap.as<std::string>() : "-");
-    for (const dataplane::InterfaceCounterInfo& c :
+    for (const dataplane::ObjectCounterInfo& c :
          dataplane::kInterfaceCounterList) {
       out << absl::StrFormat(" %*d", std::max<size_t>(9, strlen(c.name)),
                              Count(i, c.name));
@@ -79,14 +79,14 @@ void PrintStats(const YAML::Node& s, std::ostream& out) {
   out << "generation " << Count(s, "generation") << " (reloads rejected "
       << Count(s, "reloads_rejected") << ")\n";
   out << absl::StrFormat("%-5s %-18s", "port", "name");
-  for (const dataplane::PortCounterInfo& c : dataplane::kPortCounterList) {
+  for (const dataplane::ObjectCounterInfo& c : dataplane::kPortCounterList) {
     out << absl::StrFormat(" %12s", c.name);
   }
   out << "\n";
   for (const YAML::Node& p : s["ports"]) {
     out << absl::StrFormat("%-5d %-18s", Count(p, "port"),
                            p["name"].as<std::string>(""));
-    for (const dataplane::PortCounterInfo& c : dataplane::kPortCounterList) {
+    for (const dataplane::ObjectCounterInfo& c : dataplane::kPortCounterList) {
       out << absl::StrFormat(" %12d", Count(p, c.name));
     }
     out << "\n";

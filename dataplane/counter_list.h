@@ -179,17 +179,18 @@ struct PortCounters {
 #undef SGATE_COUNTER_MEMBER
 };
 
-struct PortCounterInfo {
+// A counter kept per port or per interface (no sections).
+struct ObjectCounterInfo {
   const char* name;
   CounterKind kind;
   const char* help;
 };
+#define SGATE_OBJECT_COUNTER_INFO(member, kind, help) \
+  {#member, CounterKind::kind, help},
 // The workers' counters, then the device's.
-inline constexpr PortCounterInfo kPortCounterList[] = {
-#define SGATE_PORT_INFO(member, kind, help) {#member, CounterKind::kind, help},
-    SGATE_PORT_COUNTERS(SGATE_PORT_INFO)
-    SGATE_DEVICE_COUNTERS(SGATE_PORT_INFO)
-#undef SGATE_PORT_INFO
+inline constexpr ObjectCounterInfo kPortCounterList[] = {
+    SGATE_PORT_COUNTERS(SGATE_OBJECT_COUNTER_INFO)
+    SGATE_DEVICE_COUNTERS(SGATE_OBJECT_COUNTER_INFO)
 };
 inline constexpr size_t kPortCounterCount = std::size(kPortCounterList);
 inline constexpr size_t kDeviceCounterCount = 0
@@ -238,17 +239,10 @@ struct InterfaceCounters {
 #undef SGATE_COUNTER_MEMBER
 };
 
-struct InterfaceCounterInfo {
-  const char* name;
-  CounterKind kind;
-  const char* help;
+inline constexpr ObjectCounterInfo kInterfaceCounterList[] = {
+    SGATE_INTERFACE_COUNTERS(SGATE_OBJECT_COUNTER_INFO)
 };
-inline constexpr InterfaceCounterInfo kInterfaceCounterList[] = {
-#define SGATE_INTERFACE_INFO(member, kind, help) \
-  {#member, CounterKind::kind, help},
-    SGATE_INTERFACE_COUNTERS(SGATE_INTERFACE_INFO)
-#undef SGATE_INTERFACE_INFO
-};
+#undef SGATE_OBJECT_COUNTER_INFO
 inline constexpr size_t kInterfaceCounterCount =
     std::size(kInterfaceCounterList);
 using InterfaceCounterValues = std::array<uint64_t, kInterfaceCounterCount>;

@@ -16,7 +16,7 @@ TEST(CounterListTest, NamesAreUniqueWithinASectionAndDescribed) {
     EXPECT_NE(std::string(c.help), "") << c.name;
   }
   std::set<std::string> ports;
-  for (const PortCounterInfo& c : kPortCounterList) {
+  for (const ObjectCounterInfo& c : kPortCounterList) {
     EXPECT_TRUE(ports.insert(c.name).second) << c.name;
   }
 }
