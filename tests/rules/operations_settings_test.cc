@@ -6,10 +6,9 @@
 
 #include <string>
 
-#include "absl/strings/match.h"
-#include "absl/strings/str_split.h"
 #include "rules/mac_address.h"
 #include "rules/policy_loader.h"
+#include "tests/support/policy_errors.h"
 
 namespace sgate::rules {
 namespace {
@@ -102,15 +101,7 @@ TEST(OperationsSettingsTest, FlowLogIntervalDefaultsToAws) {
   EXPECT_EQ(policy->settings.flow_logs->max_size_mb, 1024u);
 }
 
-struct ErrorCase {
-  const char* description;
-  const char* yaml;
-  int line;
-  int column;
-  const char* message;
-};
-
-const ErrorCase kErrorCases[] = {
+const sgate::testing::PolicyErrorCase kErrorCases[] = {
     {"cap of 0", "version: 1\nsettings:\n  max_flows_per_interface: 0\n", 3,
      28,
      "settings.max_flows_per_interface: 0 would refuse every new flow; "
@@ -177,20 +168,13 @@ const ErrorCase kErrorCases[] = {
 };
 
 TEST(OperationsSettingsTest, EveryErrorIsLocatedAndExplained) {
-  for (const ErrorCase& c : kErrorCases) {
+  for (const sgate::testing::PolicyErrorCase& c : kErrorCases) {
     SCOPED_TRACE(c.description);
     absl::StatusOr<Policy> policy = LoadPolicyString(c.yaml, "policy");
     ASSERT_FALSE(policy.ok());
-    std::string prefix = "policy:" + std::to_string(c.line) + ":" +
-                         std::to_string(c.column) + ": ";
-    std::string message(policy.status().message());
-    bool found = false;
-    for (absl::string_view line : absl::StrSplit(message, '\n')) {
-      found = found || (absl::StartsWith(line, prefix) &&
-                        absl::StrContains(line, c.message));
-    }
-    EXPECT_TRUE(found) << "expected '" << prefix << "..." << c.message
-                       << "' in:\n" << message;
+    // The error is on its own line, at its position, with its explanation.
+    EXPECT_TRUE(sgate::testing::HasErrorLine(
+        std::string(policy.status().message()), c));
   }
 }
 

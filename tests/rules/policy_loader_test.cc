@@ -8,8 +8,8 @@
 #include <string>
 #include <vector>
 
-#include "absl/strings/match.h"
 #include "absl/strings/str_split.h"
+#include "tests/support/policy_errors.h"
 
 namespace sgate::rules {
 namespace {
@@ -21,18 +21,9 @@ std::string Message(const absl::StatusOr<Policy>& policy) {
   return std::string(policy.status().message());
 }
 
-// An invalid policy, the position of the error and a part of its message.
-struct ErrorCase {
-  const char* description;
-  const char* yaml;
-  int line;
-  int column;
-  const char* message;
-};
-
 // Every validation error of issue 2, one fixture each. The expected text is
 // "policy:LINE:COLUMN: ...MESSAGE...".
-const ErrorCase kErrorCases[] = {
+const sgate::testing::PolicyErrorCase kErrorCases[] = {
     {"empty document", "", 1, 1, "the policy is empty"},
     {"root is a list", "- version: 1\n", 1, 1,
      "policy: expected a map, found a list"},
@@ -335,25 +326,14 @@ const ErrorCase kErrorCases[] = {
 };
 
 TEST(PolicyLoaderTest, EveryErrorIsLocatedAndExplained) {
-  for (const ErrorCase& c : kErrorCases) {
+  for (const sgate::testing::PolicyErrorCase& c : kErrorCases) {
     SCOPED_TRACE(c.description);
     absl::StatusOr<Policy> policy = LoadPolicyString(c.yaml, "policy");
     ASSERT_FALSE(policy.ok());
     EXPECT_EQ(policy.status().code(), absl::StatusCode::kInvalidArgument);
-    std::string expected_prefix =
-        "policy:" + std::to_string(c.line) + ":" + std::to_string(c.column) +
-        ": ";
-    std::string message = Message(policy);
     // The error is on its own line, at its position, with its explanation.
-    bool found = false;
-    for (absl::string_view line : absl::StrSplit(message, '\n')) {
-      if (absl::StartsWith(line, expected_prefix) &&
-          absl::StrContains(line, c.message)) {
-        found = true;
-      }
-    }
-    EXPECT_TRUE(found) << "expected '" << expected_prefix << "..." << c.message
-                       << "' in:\n" << message;
+    EXPECT_TRUE(sgate::testing::HasErrorLine(
+        std::string(policy.status().message()), c));
   }
 }
 
