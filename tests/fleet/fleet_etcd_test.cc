@@ -367,37 +367,30 @@ TEST_F(FleetEtcdTest, AgentResumesFromItsCacheOrAfreshAfterCompaction) {
     EXPECT_TRUE(agent.WaitForFirstContact(5s));
     EXPECT_FALSE(agent.TakeSnapshot());
   }
-  // Behind: the watch resumes after the cached revision.
-  absl::StatusOr<PushResult> newer =
-      PushPolicy(etcd, layout, Policy(443), std::nullopt);
-  ASSERT_TRUE(newer.ok());
-  {
+  // An agent resumed from the cache delivers `pushed` (the policy of
+  // `port`) as its next snapshot.
+  auto resumes_to = [&](const PushResult& pushed, int port) {
     FleetAgent agent({.etcd = Etcd("/agent2"), .node = "n"});
     ASSERT_TRUE(agent.Resume(cache).ok());
     agent.Start();
     EXPECT_TRUE(agent.WaitForFirstContact(5s));
     std::optional<FleetAgent::Snapshot> s = NextSnapshot(agent);
     ASSERT_TRUE(s);
-    EXPECT_EQ(s->revision, newer->revision);
+    EXPECT_EQ(s->revision, pushed.revision);
     ASSERT_TRUE(s->policy.ok());
-    EXPECT_EQ(testing::PolicyDifference(Policy(443), *s->policy), "");
-  }
+    EXPECT_EQ(testing::PolicyDifference(Policy(port), *s->policy), "");
+  };
+  // Behind: the watch resumes after the cached revision.
+  absl::StatusOr<PushResult> newer =
+      PushPolicy(etcd, layout, Policy(443), std::nullopt);
+  ASSERT_TRUE(newer.ok());
+  resumes_to(*newer, 443);
   // The cached revision compacted away: a fresh read.
   absl::StatusOr<PushResult> newest =
       PushPolicy(etcd, layout, Policy(8443), std::nullopt);
   ASSERT_TRUE(newest.ok());
   ASSERT_TRUE(etcd.Compact(newest->revision).ok());
-  {
-    FleetAgent agent({.etcd = Etcd("/agent2"), .node = "n"});
-    ASSERT_TRUE(agent.Resume(cache).ok());
-    agent.Start();
-    EXPECT_TRUE(agent.WaitForFirstContact(5s));
-    std::optional<FleetAgent::Snapshot> s = NextSnapshot(agent);
-    ASSERT_TRUE(s);
-    EXPECT_EQ(s->revision, newest->revision);
-    ASSERT_TRUE(s->policy.ok());
-    EXPECT_EQ(testing::PolicyDifference(Policy(8443), *s->policy), "");
-  }
+  resumes_to(*newest, 8443);
 }
 
 TEST_F(FleetEtcdTest, AgentWithoutEtcdSaysSoQuickly) {
