@@ -3,6 +3,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "control/log.h"
+#include "dataplane/flow_table.h"
 #include "rules/status_macros.h"
 
 namespace sgate::control {
@@ -16,7 +17,8 @@ absl::StatusOr<std::unique_ptr<dataplane::LiveTable>> PolicyPublisher::Prepare(
   if (!policy.ok()) return policy.status();
   SGATE_ASSIGN_OR_RETURN(
       std::unique_ptr<dataplane::LiveTable> table,
-      dataplane::LiveTable::Build(*std::move(policy), NextGeneration(),
+      dataplane::LiveTable::Build(*std::move(policy),
+                                  dataplane::NextGeneration(generation_),
                                   workers_, options_, Live()));
   const std::vector<std::string>& names = table->interface_names();
   absl::StatusOr<std::vector<uint16_t>> slots = slots_.Assign(names);
@@ -50,7 +52,7 @@ absl::Status PolicyPublisher::Publish(absl::StatusOr<rules::Policy> policy) {
     }
     return table.status();
   }
-  generation_ = NextGeneration();
+  generation_ = dataplane::NextGeneration(generation_);
   const rules::RuleTableStats& built = (*table)->stats();
   last_build_ = built;
   tables_.Swap(*std::move(table));  // the old table is freed here

@@ -9,7 +9,6 @@
 #include "absl/status/statusor.h"
 #include "control/interface_slots.h"
 #include "control/stats_snapshot.h"
-#include "dataplane/flow_table.h"
 #include "dataplane/live_table.h"
 #include "dataplane/published.h"
 #include "rules/policy.h"
@@ -80,12 +79,6 @@ class PolicyPublisher {
   dataplane::Published<dataplane::LiveTable> tables_;
   InterfaceSlots slots_;
   std::vector<SettingsConsumer*> consumers_;
-  // After generation_: 1 to kMaxGeneration and round again (flows keep a
-  // bit of their generation for themselves: dataplane/flow_table.h).
-  uint32_t NextGeneration() const {
-    return generation_ == dataplane::kMaxGeneration ? 1 : generation_ + 1;
-  }
-
   uint32_t generation_ = 0;
   uint64_t rejected_ = 0;
   // How the live table was built (what it shares with its predecessor).

@@ -52,6 +52,11 @@ const char* NameCheckName(NameCheck check);  // "pending", "not_allowed", ...
 // for the feature.
 inline constexpr uint32_t kNameCheckGeneration = 1u << 31;
 inline constexpr uint32_t kMaxGeneration = kNameCheckGeneration - 1;
+// The generation after `generation`: 1 to kMaxGeneration and round again
+// (0 is no table's).
+constexpr uint32_t NextGeneration(uint32_t generation) {
+  return generation >= kMaxGeneration ? 1 : generation + 1;
+}
 
 // Per-flow state (DESIGN.md §1), the part every packet of the flow reads
 // or writes: one cache line, aligned, so that a packet of an established

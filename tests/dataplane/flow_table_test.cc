@@ -252,6 +252,14 @@ TEST(FlowTableTest, ANameCheckTakesTheFlowOutOfEveryGeneration) {
   EXPECT_EQ(t->Record(*e).name_check, NameCheck::kNone);
 }
 
+// Tables' generations never reach the name check's bit: they go round.
+TEST(FlowTableTest, GenerationsStayBelowTheNameCheckBit) {
+  EXPECT_EQ(NextGeneration(0), 1u);
+  EXPECT_EQ(NextGeneration(41), 42u);
+  EXPECT_EQ(NextGeneration(kMaxGeneration - 1), kMaxGeneration);
+  EXPECT_EQ(NextGeneration(kMaxGeneration), 1u);
+}
+
 // The layout the hit path depends on: an entry is one cache line, and
 // entries start on line boundaries.
 TEST(FlowTableTest, EachEntryIsOneCacheLine) {
